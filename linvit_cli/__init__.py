@@ -1,0 +1,36 @@
+"""linvit: classify videos with linear-complexity video Transformers.
+
+Public API (stable):
+    load_model(name_or_config, weights=None, ...) -> torch.nn.Module in eval mode
+    load_registry(extra_files=None) -> Registry of weights.toml entries
+
+Attributes are imported on first use so that `linvit --help` starts without importing torch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load_model": ("linvit_cli.loading", "load_model"),
+    "load_registry": ("linvit_cli.registry.load", "load_registry"),
+}
+
+if TYPE_CHECKING:
+    from .loading import load_model
+    from .registry.load import load_registry
+
+__all__ = [*_LAZY, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'linvit_cli' has no attribute '{name}'")
+    import importlib
+
+    module, attr = _LAZY[name]
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value

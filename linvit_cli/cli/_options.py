@@ -1,0 +1,32 @@
+"""Option types shared by the commands, declared once (the `hf` CLI's `_cli_utils` pattern)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+ModelOpt = Annotated[
+    Optional[str], typer.Option("--model", "-m", help="Registry model name (see `linvit models`).")
+]
+WeightsOpt = Annotated[
+    Optional[Path],
+    typer.Option("--weights", "-w", help="Weights file to use instead of the model's own "
+                 "(our safetensors or the authors' checkpoint)."),
+]
+RegistryOpt = Annotated[
+    Optional[list[Path]],
+    typer.Option("--registry", help="Extra weights.toml with models of your own (repeatable; "
+                 "also LINVIT_REGISTRY, paths separated by ':')."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
+OfflineOpt = Annotated[
+    bool, typer.Option("--offline", help="Never use the network; only cached weights (as HF_HUB_OFFLINE=1).")
+]
+CacheDirOpt = Annotated[
+    Optional[Path], typer.Option("--cache-dir", help="Hub cache folder (default: huggingface_hub's, HF_HOME).")
+]
+AdaptOpt = Annotated[
+    bool, typer.Option("--adapt", help="Interpolate a checkpoint made for another frame count or resolution.")
+]

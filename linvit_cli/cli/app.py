@@ -1,0 +1,57 @@
+"""The `linvit` command: the root Typer app, and the one place that turns errors into exit codes.
+
+Every command module registers itself on `app`; `main()` runs it and maps `LinvitError` to one line on
+stderr with its exit code (1 runtime, 2 usage). `LINVIT_DEBUG=1` shows tracebacks instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import typer
+
+from ..errors import LinvitError
+from ..output import console
+
+app = typer.Typer(
+    name="linvit",
+    help="Classify videos with linear-complexity video Transformers.\n\n"
+    "Environment: LINVIT_REGISTRY (extra weights.toml files), LINVIT_DEBUG=1 (tracebacks), and "
+    "huggingface_hub's HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE, HF_TOKEN, HF_ENDPOINT.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+)
+
+# Command modules register on `app` when imported.
+from . import convert, models  # noqa: E402,F401
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script and of `python -m linvit_cli`."""
+    debug = os.environ.get("LINVIT_DEBUG", "") not in ("", "0")
+    try:
+        result = app(args=argv, prog_name="linvit", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as err:  # bad option or argument: Click's own message, exit 2
+        err.show(file=sys.stderr)
+        sys.exit(err.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        console.error("interrupted")
+        sys.exit(130)
+    except LinvitError as err:
+        if debug:
+            raise
+        console.error(str(err))
+        sys.exit(err.exit_code)
+    except Exception as err:  # a bug of ours: still one line, with the way to see more
+        if debug:
+            raise
+        console.error(f"internal error: {type(err).__name__}: {err} (set LINVIT_DEBUG=1 for the traceback)")
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)

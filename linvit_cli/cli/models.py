@@ -1,0 +1,59 @@
+"""`linvit models`: the registry as a table (or JSON)."""
+
+from __future__ import annotations
+
+import json
+
+from rich.table import Table
+
+from ..output import console
+from ._options import CacheDirOpt, JsonOpt, RegistryOpt
+from .app import app
+
+
+@app.command("models")
+def models_command(
+    registry: RegistryOpt = None, cache_dir: CacheDirOpt = None, as_json: JsonOpt = False
+) -> None:
+    """List the models linvit knows: parameters, frames, test views, dataset, weights (and whether cached)."""
+    from ..hub import is_cached
+    from ..models.params import count_parameters
+    from ..registry.load import load_registry
+    from ..registry.schema import HubWeights, PackagedWeights
+
+    reg = load_registry(registry)
+    rows = []
+    for entry in reg:
+        cached = None  # only Hub weights can be missing from the disk
+        if isinstance(entry.weights, HubWeights):
+            cached = is_cached(entry.weights, cache_dir) is not None
+            weights = "hub (cached)" if cached else "hub"
+        elif isinstance(entry.weights, PackagedWeights):
+            weights = "packaged"
+        else:
+            weights = "unpublished"
+        rows.append({
+            "name": entry.name,
+            "default": entry.name == reg.default,
+            "arch": entry.arch,
+            "params": count_parameters(entry),
+            "frames": entry.protocol.frames,
+            "views": f"{entry.protocol.views[0]}x{entry.protocol.views[1]}",
+            "dataset": entry.dataset,
+            "top1": entry.meta.get("top1"),
+            "weights": weights,
+            "cached": cached,
+        })
+    if as_json:
+        console.stdout.print_json(json.dumps({"default": reg.default, "models": rows}))
+        return
+    table = Table(title="linvit models", title_justify="left")
+    for column, justify in (("name", "left"), ("params", "right"), ("frames", "right"), ("views", "right"),
+                            ("dataset", "left"), ("top-1", "right"), ("weights", "left")):
+        table.add_column(column, justify=justify)
+    for row in rows:
+        name = f"{row['name']} (default)" if row["default"] else row["name"]
+        top1 = "" if row["top1"] is None else f"{row['top1']:.1f}"
+        table.add_row(name, f"{row['params'] / 1e6:.1f}M", str(row["frames"]), row["views"], row["dataset"],
+                      top1, row["weights"])
+    console.stdout.print(table)

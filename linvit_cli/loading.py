@@ -1,0 +1,84 @@
+"""`load_model`: a registry name or an architecture config in, an eval-mode torch module out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .errors import UsageError, WeightsUnavailableError
+from .integrity import verify_sha256
+from .models import create_model, get_architecture
+from .models.checkpoint import load_state_dict_strict, read_state_dict
+from .registry.load import Registry, load_registry
+from .registry.schema import HubWeights, ModelEntry, PackagedWeights
+
+ModelSpec = str | ModelEntry | Mapping[str, Any]
+
+
+def resolve_entry(spec: ModelSpec, registry: Registry | None = None) -> tuple[str, dict[str, Any], ModelEntry | None]:
+    """The architecture name, its keyword arguments and (for registry models) the entry."""
+    if isinstance(spec, str):
+        spec = (registry or load_registry()).get(spec)
+    if isinstance(spec, ModelEntry):
+        return spec.arch, spec.build_kwargs(), spec
+    if isinstance(spec, Mapping):
+        config = dict(spec)
+        arch = config.pop("arch", None)
+        if not isinstance(arch, str):
+            raise UsageError("a model config needs an 'arch' key naming a registered architecture")
+        return arch, config, None
+    raise UsageError(f"expected a model name, a registry entry or a config mapping, not {type(spec).__name__}")
+
+
+def weights_path(entry: ModelEntry, *, offline: bool = False, cache_dir: Path | None = None) -> Path:
+    """Where the entry's weights are on disk, downloading pinned Hub files on first use."""
+    weights = entry.weights
+    if isinstance(weights, PackagedWeights):
+        verify_sha256(weights.path, weights.sha256, remove_on_mismatch=False)
+        return weights.path
+    if isinstance(weights, HubWeights):
+        from .hub import fetch_weights
+
+        return fetch_weights(weights, offline=offline, cache_dir=cache_dir)
+    raise WeightsUnavailableError(
+        f"model '{entry.name}' has no published weights (its authors released none); "
+        "train them with `linvit train` or pass --weights FILE"
+    )
+
+
+def load_model(
+    name_or_config: ModelSpec,
+    weights: str | Path | None = None,
+    *,
+    registry: Registry | None = None,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype | None = None,
+    adapt: bool = False,
+    offline: bool = False,
+    cache_dir: Path | None = None,
+) -> nn.Module:
+    """Build a model and load its weights; returns it in `eval()` mode.
+
+    Args:
+        name_or_config: a registry name (`"lvit-k400"`), a `ModelEntry`, or a mapping with `arch` and
+            the builder's keyword arguments (`{"arch": "lvit_b16", "num_classes": 10, ...}`).
+        weights: a weights file (our safetensors, or the authors' checkpoint). Without it a registry
+            model uses its own weights and a bare config stays at random initialisation.
+        device, dtype: where and in which precision the model lives.
+        adapt: allow a checkpoint made for another frame count or resolution to be interpolated.
+        offline: never touch the network; use cached Hub files only.
+    """
+    arch_name, kwargs, entry = resolve_entry(name_or_config, registry)
+    arch = get_architecture(arch_name)
+    model = create_model(arch_name, **kwargs).to(dtype=dtype)  # before loading: no rounding via float32
+    path: Path | None = Path(weights) if weights is not None else None
+    if path is None and entry is not None:
+        path = weights_path(entry, offline=offline, cache_dir=cache_dir)
+    if path is not None:
+        state = arch.checkpoint_filter(read_state_dict(path), model, adapt)
+        load_state_dict_strict(model, state, path)
+    return model.to(device=device, dtype=dtype).eval()

@@ -1,0 +1,47 @@
+"""A divided space-time LViT block: temporal attention, then spatial attention, then the MLP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import Tensor, nn
+
+from ..layers import DropPath
+from .attention import VideoAttention
+from .mlp import ConvMlp
+
+
+class DividedSpaceTimeBlock(nn.Module):
+    """Pre-norm residual block over tokens (B, T, N, C), N = H * W tokens per frame.
+
+    Temporal attention runs over the T frames at each grid cell, spatial attention over the N cells of
+    each frame; each is its own `VideoAttention` with its own weights.
+
+    Args:
+        dim: channels C.
+        mlp_hidden: hidden channels of the MLP.
+        make_attention: builds one attention; called with "temporal" and "spatial".
+        drop_path: stochastic depth rate of the three residual branches.
+        eps: LayerNorm epsilon.
+    """
+
+    def __init__(self, dim: int, mlp_hidden: int, make_attention: Callable[[str], VideoAttention],
+                 drop_path: float = 0.0, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.temporal_norm = nn.LayerNorm(dim, eps=eps)
+        self.temporal_attn = make_attention("temporal")
+        self.spatial_norm = nn.LayerNorm(dim, eps=eps)
+        self.spatial_attn = make_attention("spatial")
+        self.mlp_norm = nn.LayerNorm(dim, eps=eps)
+        self.mlp = ConvMlp(dim, mlp_hidden)
+        self.drop_path = DropPath(drop_path)
+
+    def forward(self, x: Tensor, grid: tuple[int, int, int]) -> Tensor:
+        b, t, n, c = x.shape
+        # temporal attention: sequences of T frames, one per (clip, cell)
+        xt = self.temporal_norm(x).transpose(1, 2).reshape(b * n, t, c)  # B*N T C
+        x = x + self.drop_path(self.temporal_attn(xt, grid).view(b, n, t, c).transpose(1, 2))
+        # spatial attention: sequences of N cells, one per (clip, frame)
+        xs = self.spatial_norm(x).view(b * t, n, c)  # B*T N C
+        x = x + self.drop_path(self.spatial_attn(xs, grid).view(b, t, n, c))
+        return x + self.drop_path(self.mlp(self.mlp_norm(x), grid))

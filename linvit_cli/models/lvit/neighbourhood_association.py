@@ -1,0 +1,120 @@
+"""Neighbourhood association: keys and values borrow channels from neighbouring tokens.
+
+Spatial attention cannot see other frames and temporal attention cannot see other places; shifting a few
+channel groups of k and v (not q) from the neighbouring frame or grid cell lets each attention look one step
+along the axis it lacks, at no parameter cost. Inputs are k and v stacked: (..., 2, C) with C = heads * e,
+channel index = head * e + d, as in the authors' code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor, nn
+
+
+@dataclass(frozen=True)
+class _ChannelShift:
+    """Channels [start, stop) of token p take the value of token p + offset (one offset per shifted axis).
+
+    Tokens whose source falls outside the grid get zero (`zero_border`) or keep their own value.
+    """
+
+    start: int
+    stop: int
+    offsets: tuple[int, ...]
+    zero_border: bool
+
+
+def _slices(offset: int) -> tuple[slice, slice]:
+    """Destination and source slices along one axis for out[i] = x[i + offset]."""
+    if offset > 0:
+        return slice(0, -offset), slice(offset, None)
+    if offset < 0:
+        return slice(-offset, None), slice(0, offset)
+    return slice(None), slice(None)
+
+
+def _apply(x: Tensor, shifts: tuple[_ChannelShift, ...]) -> Tensor:
+    """x: (G, *axes, ..., C) with the shifted axes right after the leading group axis."""
+    out = x.clone()
+    for s in shifts:
+        pairs = [_slices(o) for o in s.offsets]
+        dst = (slice(None), *(d for d, _ in pairs), Ellipsis, slice(s.start, s.stop))
+        src = (slice(None), *(r for _, r in pairs), Ellipsis, slice(s.start, s.stop))
+        if s.zero_border:
+            out[..., s.start : s.stop] = 0
+        out[dst] = x[src]
+    return out
+
+
+class TemporalShift(nn.Module):
+    """For spatial attention: 1/`fold_div` of the channels come from frame t+1, as many from frame t-1.
+
+    Frames are shifted within independent groups of `segments` frames (the authors' K400 config uses two
+    8-frame groups for a 16-frame clip, SSv2 one 16-frame group); the group ends get zeros.
+
+    Args:
+        dim: channels C.
+        segments: frames per shift group; the clip length must be a multiple of it.
+        fold_div: C / fold_div channels shift each way.
+    """
+
+    def __init__(self, dim: int, segments: int, fold_div: int) -> None:
+        super().__init__()
+        self.segments = segments
+        f = dim // fold_div
+        self.shifts = (_ChannelShift(0, f, (1,), True), _ChannelShift(f, 2 * f, (-1,), True))
+
+    def forward(self, kv: Tensor, grid: tuple[int, int, int]) -> Tensor:
+        # kv: (B*T, N, 2, C), frame-major batch
+        frames = grid[0]
+        if frames % self.segments:
+            raise ValueError(f"the clip has {frames} frames; temporal shift needs a multiple of {self.segments}")
+        grouped = kv.view(-1, self.segments, *kv.shape[1:])  # B*T/S, S, N, 2, C
+        return _apply(grouped, self.shifts).view_as(kv)
+
+    def extra_repr(self) -> str:
+        return f"segments={self.segments}, channels_per_direction={self.shifts[0].stop}"
+
+
+# (row offset, column offset, zero border) per channel group of the 8-neighbour shift, in the authors'
+# channel order: four axial neighbours (zero outside the grid), then four diagonal ones (keep own value).
+_EIGHT_NEIGHBOURS = (
+    (1, 0, True), (-1, 0, True), (0, 1, True), (0, -1, True),
+    (-1, -1, False), (1, 1, False), (-1, 1, False), (1, -1, False),
+)
+
+
+class SpatialShift(nn.Module):
+    """For temporal attention: 8 channel groups of C / fold_div come from the 8 neighbouring grid cells.
+
+    Args:
+        dim: channels C.
+        fold_div: C / fold_div channels per direction (16 in the authors' code, so half of C is shifted).
+    """
+
+    def __init__(self, dim: int, fold_div: int = 16) -> None:
+        super().__init__()
+        f = dim // fold_div
+        self.shifts = tuple(_ChannelShift(i * f, (i + 1) * f, (di, dj), zero)
+                            for i, (di, dj, zero) in enumerate(_EIGHT_NEIGHBOURS))
+
+    def forward(self, kv: Tensor, grid: tuple[int, int, int]) -> Tensor:
+        # kv: (B*H*W, T, 2, C), location-major batch
+        _, height, width = grid
+        cells = kv.view(-1, height, width, *kv.shape[1:])  # B, H, W, T, 2, C
+        return _apply(cells, self.shifts).view_as(kv)
+
+    def extra_repr(self) -> str:
+        return f"neighbours=8, channels_per_direction={self.shifts[0].stop}"
+
+
+class NoShift(nn.Module):
+    """The ablation without neighbourhood association."""
+
+    def forward(self, kv: Tensor, grid: tuple[int, int, int]) -> Tensor:
+        return kv
+
+
+__all__ = ["NoShift", "SpatialShift", "TemporalShift"]

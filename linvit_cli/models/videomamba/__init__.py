@@ -1,0 +1,1 @@
+"""VideoMamba (arXiv 2403.06977) in plain PyTorch."""

@@ -1,0 +1,53 @@
+"""Shared fixtures: reference tensors, isolation of caches and registries, a CLI runner."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REFERENCE = Path(os.environ.get("LINVIT_REFERENCE", Path(__file__).resolve().parents[1].parent / "shared" / "reference"))
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    if not REFERENCE.is_dir():
+        pytest.fail(f"reference tensors not found at {REFERENCE}; set LINVIT_REFERENCE")
+    return REFERENCE
+
+
+@pytest.fixture(autouse=True)
+def _isolated_state(tmp_path_factory, monkeypatch):
+    """No test reads the user's registry or Hub cache, or the network."""
+    home = tmp_path_factory.mktemp("hf_home")
+    monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_CACHE", str(home / "hub"))
+    monkeypatch.delenv("LINVIT_REGISTRY", raising=False)
+    monkeypatch.delenv("LINVIT_DEBUG", raising=False)
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run `linvit ARGS...` in-process through the real entry point; returns exit code, stdout, stderr."""
+    from linvit_cli.cli.app import main
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else 1
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
