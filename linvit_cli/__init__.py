@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .loading import load_model
     from .registry.load import load_registry
 
-__all__ = [*_LAZY, "__version__"]
+__all__ = ["__version__", "load_model", "load_registry"]
 
 
 def __getattr__(name: str) -> Any:

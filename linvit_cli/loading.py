@@ -43,7 +43,7 @@ def weights_path(entry: ModelEntry, *, offline: bool = False, cache_dir: Path | 
     if isinstance(weights, HubWeights):
         from .hub import fetch_weights
 
-        return fetch_weights(weights, offline=offline, cache_dir=cache_dir)
+        return fetch_weights(weights, name=entry.name, offline=offline, cache_dir=cache_dir)
     raise WeightsUnavailableError(
         f"model '{entry.name}' has no published weights (its authors released none); "
         "train them with `linvit train` or pass --weights FILE"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-REFERENCE = Path(os.environ.get("LINVIT_REFERENCE", Path(__file__).resolve().parents[1].parent / "shared" / "reference"))
+# the project's shared/ folder sits beside the repository checkout (as in CI)
+REFERENCE = Path(os.environ.get("LINVIT_REFERENCE", Path(__file__).resolve().parents[2] / "shared" / "reference"))
 
 
 @pytest.fixture(scope="session")

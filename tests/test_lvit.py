@@ -64,7 +64,15 @@ dataset = "fixture"
 config = {{ {kwargs} }}
 labels = {{ file = "labels.txt" }}
 weights = "unpublished"
-protocol = {{ frames = 16, sampling = "segment", views = [1, 1], short_side = 224, crop = 224, mean = [0.5, 0.5, 0.5], std = [0.5, 0.5, 0.5], combine = "logit_sum" }}
+[models.lvit-fixture.protocol]
+frames = 16
+sampling = "segment"
+views = [1, 1]
+short_side = 224
+crop = 224
+mean = [0.5, 0.5, 0.5]
+std = [0.5, 0.5, 0.5]
+combine = "logit_sum"
 """)
     out = tmp_path / "converted.safetensors"
     result = run_cli("convert", path, out, "--model", "lvit-fixture", "--registry", registry)
@@ -126,7 +134,8 @@ def test_missing_and_unexpected_keys_are_listed(fixture, tmp_path):
     state["base_model.extra.weight"] = torch.zeros(2)
     broken = tmp_path / "broken.pyth"
     torch.save({"model_state": state}, broken)
-    with pytest.raises(CheckpointError, match=r"missing keys \(1\): norm\.bias.*unexpected keys \(1\): base_model\.extra"):
+    listed = r"missing keys \(1\): norm\.bias.*unexpected keys \(1\): base_model\.extra"
+    with pytest.raises(CheckpointError, match=listed):
         load_model(config, weights=broken)
 
 
@@ -156,10 +165,11 @@ def test_unpublished_weights_without_a_file_is_a_usage_error():
     assert err.value.exit_code == 2
 
 
-def test_linear_attention_equals_the_explicit_sum():
+@pytest.mark.parametrize("tokens", [5, 20])  # fewer and more tokens than channels per head
+def test_linear_attention_equals_the_explicit_sum(tokens):
     torch.manual_seed(1)
     mixer = LinearAttention(head_dim=8)
-    q, k, v = (torch.randn(2, 5, 3, 8, dtype=torch.float64) for _ in range(3))
+    q, k, v = (torch.randn(2, tokens, 3, 8, dtype=torch.float64) for _ in range(3))
     fq, fk = mixer.feature_map(q), mixer.feature_map(k)
     weights = torch.einsum("bihd,bjhd->bhij", fq, fk)  # <phi(q_i), phi(k_j)>
     expected = torch.einsum("bhij,bjhe->bihe", weights, v) / (weights.sum(-1).permute(0, 2, 1)[..., None] + 1e-6)
@@ -177,7 +187,7 @@ def test_softmax_attention_equals_the_explicit_softmax():
 
 def test_temporal_shift_moves_channel_groups_within_segments():
     shift = TemporalShift(dim=8, segments=2, fold_div=4)  # 2 channels each way
-    frames = torch.arange(4.0).view(4, 1, 1, 1).expand(4, 3, 2, 8)  # value = frame index (B*T=4, N=3)
+    frames = torch.arange(4.0).view(4, 1, 1, 1).repeat(1, 3, 2, 8)  # value = frame index (B*T=4, N=3)
     out = shift(frames, grid=(4, 1, 3))
     assert out[:, 0, 0, 0].tolist() == [1, 0, 3, 0]  # frame t <- t+1, zero at each group's end
     assert out[:, 0, 0, 2].tolist() == [0, 0, 0, 2]  # frame t <- t-1, zero at each group's start
@@ -187,7 +197,7 @@ def test_temporal_shift_moves_channel_groups_within_segments():
 def test_spatial_shift_border_rules():
     """Axial neighbours bring zeros from outside the grid; diagonal ones keep the cell's own value."""
     shift = SpatialShift(dim=16, fold_div=16)  # one channel per direction
-    cell = torch.arange(9.0).view(1, 3, 3, 1, 1, 1).expand(1, 3, 3, 1, 2, 16).reshape(9, 1, 2, 16)
+    cell = torch.arange(9.0).view(9, 1, 1, 1).repeat(1, 1, 2, 16)  # value = cell index (B*H*W=9, T=1)
     out = shift(cell, grid=(1, 3, 3)).view(3, 3, 2, 16)[..., 0, :]
     assert out[..., 0].flatten().tolist() == [3, 4, 5, 6, 7, 8, 0, 0, 0]  # (i,j) <- (i+1,j)
     assert out[..., 3].flatten().tolist() == [0, 0, 1, 0, 3, 4, 0, 6, 7]  # (i,j) <- (i,j-1)

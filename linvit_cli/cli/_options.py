@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 ModelOpt = Annotated[
-    Optional[str], typer.Option("--model", "-m", help="Registry model name (see `linvit models`).")
+    str | None, typer.Option("--model", "-m", help="Registry model name (see `linvit models`).")
 ]
 WeightsOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--weights", "-w", help="Weights file to use instead of the model's own "
                  "(our safetensors or the authors' checkpoint)."),
 ]
 RegistryOpt = Annotated[
-    Optional[list[Path]],
+    list[Path] | None,
     typer.Option("--registry", help="Extra weights.toml with models of your own (repeatable; "
                  "also LINVIT_REGISTRY, paths separated by ':')."),
 ]
@@ -25,7 +25,7 @@ OfflineOpt = Annotated[
     bool, typer.Option("--offline", help="Never use the network; only cached weights (as HF_HUB_OFFLINE=1).")
 ]
 CacheDirOpt = Annotated[
-    Optional[Path], typer.Option("--cache-dir", help="Hub cache folder (default: huggingface_hub's, HF_HOME).")
+    Path | None, typer.Option("--cache-dir", help="Hub cache folder (default: huggingface_hub's, HF_HOME).")
 ]
 AdaptOpt = Annotated[
     bool, typer.Option("--adapt", help="Interpolate a checkpoint made for another frame count or resolution.")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 
-import click
 import typer
 
 from ..errors import LinvitError
@@ -28,30 +27,28 @@ app = typer.Typer(
 )
 
 # Command modules register on `app` when imported.
-from . import convert, models  # noqa: E402,F401
+from . import convert, models, synth, weights  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the console script and of `python -m linvit_cli`."""
+    """Entry point of the console script and of `python -m linvit_cli`.
+
+    Typer (in standalone mode) reports bad options itself with exit code 2; commands end with
+    `typer.Exit(code)`. Our own errors become one line on stderr with their exit code.
+    """
     debug = os.environ.get("LINVIT_DEBUG", "") not in ("", "0")
     try:
-        result = app(args=argv, prog_name="linvit", standalone_mode=False)
-    except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)
-    except click.ClickException as err:  # bad option or argument: Click's own message, exit 2
-        err.show(file=sys.stderr)
-        sys.exit(err.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        console.error("interrupted")
-        sys.exit(130)
+        app(args=argv, prog_name="linvit")
     except LinvitError as err:
         if debug:
             raise
         console.error(str(err))
         sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        console.error("interrupted")
+        sys.exit(130)
     except Exception as err:  # a bug of ours: still one line, with the way to see more
         if debug:
             raise
         console.error(f"internal error: {type(err).__name__}: {err} (set LINVIT_DEBUG=1 for the traceback)")
         sys.exit(1)
-    sys.exit(result if isinstance(result, int) else 0)

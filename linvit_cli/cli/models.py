@@ -50,7 +50,7 @@ def models_command(
     table = Table(title="linvit models", title_justify="left")
     for column, justify in (("name", "left"), ("params", "right"), ("frames", "right"), ("views", "right"),
                             ("dataset", "left"), ("top-1", "right"), ("weights", "left")):
-        table.add_column(column, justify=justify)
+        table.add_column(column, justify=justify, overflow="fold")  # long names wrap, never get cut
     for row in rows:
         name = f"{row['name']} (default)" if row["default"] else row["name"]
         top1 = "" if row["top1"] is None else f"{row['top1']:.1f}"

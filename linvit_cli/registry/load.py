@@ -39,6 +39,7 @@ ENV_VAR = "LINVIT_REGISTRY"
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _REVISION = re.compile(r"^[0-9a-f]{40}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 _ENTRY_KEYS = {"arch", "dataset", "config", "labels", "protocol", "weights", "meta"}
 _PROTOCOL_KEYS = {"frames", "sampling", "views", "short_side", "crop", "mean", "std", "combine", "stride", "fps"}
@@ -150,8 +151,13 @@ def _weights(raw: Any, where: _Where, base: Path) -> Weights:
     revision = where.typed(raw["revision"], str, "weights.revision")
     if not _REVISION.match(revision):
         raise where.fail("weights.revision must be a full 40-hex commit id (a branch name can move)")
-    return HubWeights(repo=where.typed(raw["repo"], str, "weights.repo"),
-                      file=where.typed(raw["file"], str, "weights.file"),
+    repo = where.typed(raw["repo"], str, "weights.repo")
+    if not _REPO.match(repo) or ".." in repo:
+        raise where.fail(f"weights.repo '{repo}' is not a Hub repository id (owner/name)")
+    file = where.typed(raw["file"], str, "weights.file")
+    if not file or file.startswith("/") or ".." in file.split("/"):
+        raise where.fail(f"weights.file '{file}' must be a path inside the repository")
+    return HubWeights(repo=repo, file=file,
                       revision=revision, format=fmt, sha256=sha)
 
 

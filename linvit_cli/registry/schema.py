@@ -7,10 +7,11 @@ weights come from. Parsing and validation live in `load.py`; this module only de
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 Sampling = Literal["dense", "segment", "tsn", "uniform"]
 Combine = Literal["logit_sum", "softmax_mean"]

@@ -14,9 +14,13 @@ from torch import Tensor, nn
 class LinearAttention(nn.Module):
     """Non-causal normalised linear attention with the kernel phi(x) = ReLU(x) + head_dim^-1/2.
 
-    out_i = sum_j <phi(q_i), phi(k_j)> v_j / (sum_j <phi(q_i), phi(k_j)> + eps), computed as
-    phi(q) (phi(k)^T v) so the cost grows linearly with the sequence length. The authors' kernel adds the
+    out_i = sum_j <phi(q_i), phi(k_j)> v_j / (sum_j <phi(q_i), phi(k_j)> + eps). The authors' kernel adds
     head_dim^-1/2 (= 1/8 at 64 channels per head) as a floor rather than multiplying by it.
+
+    The products are associated whichever way is cheaper: phi(q) (phi(k)^T v), linear in the sequence
+    length n, when n > head_dim (spatial attention: 289 tokens); (phi(q) phi(k)^T) v when n <= head_dim
+    (temporal attention: 16 frames). Both are the same sum. A column of ones appended to v makes one
+    product give the numerator and the normaliser together.
 
     Args:
         head_dim: channels per head; sets the kernel's floor.
@@ -29,12 +33,23 @@ class LinearAttention(nn.Module):
         self.eps = eps
 
     def feature_map(self, x: Tensor) -> Tensor:
-        return F.relu(x) + self.floor
+        return x.clamp_min(0).add_(self.floor)  # clamp's backward reads its input, so add_ is safe
 
     def forward(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
-        kv = torch.einsum("bnhd,bnhe->bhde", k, v)  # B h e e: keys summarised once per sequence
-        normaliser = torch.einsum("bnhd,bhd->bnh", q, k.sum(dim=1)).add_(self.eps)  # B n h
-        return torch.einsum("bnhd,bhde->bnhe", q, kv).div_(normaliser.unsqueeze(-1))
+        # q, k, v: B n h e. One batched product per head: a head's slice (B, n, e) has a uniform batch
+        # stride, so bmm reads it in place instead of copying q, k, v into head-major layout.
+        b, n, heads, e = q.shape
+        out = q.new_empty(b, n, heads, e)
+        ones = q.new_ones(b, n, 1)
+        for j in range(heads):
+            qj, kj = q[:, :, j], k[:, :, j]  # B n e
+            vj = torch.cat([v[:, :, j], ones], dim=-1)  # B n e+1
+            if n > e:
+                weighted = torch.bmm(qj, torch.bmm(kj.transpose(1, 2), vj))  # B n e+1
+            else:
+                weighted = torch.bmm(torch.bmm(qj, kj.transpose(1, 2)), vj)
+            out[:, :, j] = weighted[..., :e] / (weighted[..., e:] + self.eps)
+        return out
 
     def extra_repr(self) -> str:
         return f"kernel=relu(x)+{self.floor:g}, eps={self.eps:g}"

@@ -3,7 +3,7 @@
 Spatial attention cannot see other frames and temporal attention cannot see other places; shifting a few
 channel groups of k and v (not q) from the neighbouring frame or grid cell lets each attention look one step
 along the axis it lacks, at no parameter cost. Inputs are k and v stacked: (..., 2, C) with C = heads * e,
-channel index = head * e + d, as in the authors' code.
+channel index = head * e + d, as in the authors' code. The shifts work in place on the fresh qkv projection.
 """
 
 from __future__ import annotations
@@ -35,17 +35,20 @@ def _slices(offset: int) -> tuple[slice, slice]:
     return slice(None), slice(None)
 
 
-def _apply(x: Tensor, shifts: tuple[_ChannelShift, ...]) -> Tensor:
-    """x: (G, *axes, ..., C) with the shifted axes right after the leading group axis."""
-    out = x.clone()
+def _shift_(x: Tensor, shifts: tuple[_ChannelShift, ...]) -> Tensor:
+    """Shift channel groups of x in place; x: (G, *axes, ..., C), shifted axes right after the first.
+
+    Only the shifted channels are copied (each group reads a snapshot of itself), so the cost is a
+    fraction of one pass over k and v.
+    """
     for s in shifts:
-        pairs = [_slices(o) for o in s.offsets]
-        dst = (slice(None), *(d for d, _ in pairs), Ellipsis, slice(s.start, s.stop))
-        src = (slice(None), *(r for _, r in pairs), Ellipsis, slice(s.start, s.stop))
+        channels = x[..., s.start : s.stop]
+        source = channels.clone()
         if s.zero_border:
-            out[..., s.start : s.stop] = 0
-        out[dst] = x[src]
-    return out
+            channels.zero_()
+        pairs = [_slices(o) for o in s.offsets]
+        channels[(slice(None), *(d for d, _ in pairs))] = source[(slice(None), *(r for _, r in pairs))]
+    return x
 
 
 class TemporalShift(nn.Module):
@@ -71,8 +74,8 @@ class TemporalShift(nn.Module):
         frames = grid[0]
         if frames % self.segments:
             raise ValueError(f"the clip has {frames} frames; temporal shift needs a multiple of {self.segments}")
-        grouped = kv.view(-1, self.segments, *kv.shape[1:])  # B*T/S, S, N, 2, C
-        return _apply(grouped, self.shifts).view_as(kv)
+        _shift_(kv.view(-1, self.segments, *kv.shape[1:]), self.shifts)  # B*T/S, S, N, 2, C
+        return kv
 
     def extra_repr(self) -> str:
         return f"segments={self.segments}, channels_per_direction={self.shifts[0].stop}"
@@ -103,8 +106,8 @@ class SpatialShift(nn.Module):
     def forward(self, kv: Tensor, grid: tuple[int, int, int]) -> Tensor:
         # kv: (B*H*W, T, 2, C), location-major batch
         _, height, width = grid
-        cells = kv.view(-1, height, width, *kv.shape[1:])  # B, H, W, T, 2, C
-        return _apply(cells, self.shifts).view_as(kv)
+        _shift_(kv.view(-1, height, width, *kv.shape[1:]), self.shifts)  # B, H, W, T, 2, C
+        return kv
 
     def extra_repr(self) -> str:
         return f"neighbours=8, channels_per_direction={self.shifts[0].stop}"
