@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -30,3 +31,19 @@ CacheDirOpt = Annotated[
 AdaptOpt = Annotated[
     bool, typer.Option("--adapt", help="Interpolate a checkpoint made for another frame count or resolution.")
 ]
+
+
+def command_line(ctx: typer.Context) -> str:
+    """The options given on the command line, as a command to paste (for logs, reports and entries' meta)."""
+    words = ["linvit", ctx.info_name or ""]
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name)
+        if source is None or source.name != "COMMANDLINE":  # Typer vendors its own Click: compare by name
+            continue
+        value = ctx.params[param.name]
+        if getattr(param, "is_flag", False):
+            words.append(param.opts[0] if value else (param.secondary_opts or param.opts)[0])
+        else:
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                words += [param.opts[0], str(item)]
+    return shlex.join(words)

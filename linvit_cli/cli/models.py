@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from rich import box
 from rich.table import Table
 
 from ..output import console
@@ -47,13 +48,15 @@ def models_command(
     if as_json:
         console.stdout.print_json(json.dumps({"default": reg.default, "models": rows}))
         return
-    table = Table(title="linvit models", title_justify="left")
-    for column, justify in (("name", "left"), ("params", "right"), ("frames", "right"), ("views", "right"),
-                            ("dataset", "left"), ("top-1", "right"), ("weights", "left")):
-        table.add_column(column, justify=justify, overflow="fold")  # long names wrap, never get cut
+    table = Table(title="linvit models", title_justify="left", caption=f"* default model: {reg.default}",
+                  box=box.SIMPLE_HEAD)
+    table.add_column("name", no_wrap=True)  # names are what users copy: never cut or folded
+    for column, justify in (("params", "right"), ("frames", "right"), ("views", "right"), ("dataset", "left"),
+                            ("top-1", "right"), ("weights", "left")):
+        table.add_column(column, justify=justify, overflow="fold")
     for row in rows:
-        name = f"{row['name']} (default)" if row["default"] else row["name"]
+        name = f"{row['name']} *" if row["default"] else row["name"]
         top1 = "" if row["top1"] is None else f"{row['top1']:.1f}"
         table.add_row(name, f"{row['params'] / 1e6:.1f}M", str(row["frames"]), row["views"], row["dataset"],
                       top1, row["weights"])
-    console.stdout.print(table)
+    console.print_wide(table)

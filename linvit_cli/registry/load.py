@@ -121,13 +121,14 @@ def _protocol(raw: Any, where: _Where) -> Protocol:
         raise where.fail("protocol.frames, short_side and crop must be positive")
     stride = raw.get("stride")
     fps = raw.get("fps")
-    if sampling == "dense":
-        if stride is None or fps is None:
-            raise where.fail("dense sampling needs protocol.stride and protocol.fps")
-        where.typed(stride, int, "protocol.stride")
-        where.typed(fps, (int, float), "protocol.fps")
-    elif stride is not None or fps is not None:
-        raise where.fail(f"protocol.stride and protocol.fps apply to dense sampling only, not {sampling}")
+    if sampling == "dense" and (stride is None or fps is None):
+        raise where.fail("dense sampling needs protocol.stride and protocol.fps")
+    if sampling != "dense" and stride is not None:
+        raise where.fail(f"protocol.stride applies to dense sampling only, not {sampling}")
+    if stride is not None and (where.typed(stride, int, "protocol.stride") <= 0):
+        raise where.fail("protocol.stride must be positive")
+    if fps is not None and where.typed(fps, (int, float), "protocol.fps") <= 0:
+        raise where.fail("protocol.fps must be positive")
     return Protocol(sampling=sampling, combine=combine, views=(views[0], views[1]),
                     stride=stride, fps=None if fps is None else float(fps), **ints, **triples)
 
@@ -162,14 +163,21 @@ def _weights(raw: Any, where: _Where, base: Path) -> Weights:
 
 
 def _labels(raw: Any, where: _Where, base: Path) -> tuple[str, ...]:
+    """Ordered label names; a table with only `num_classes` stands for classes with no shipped names."""
     raw = where.typed(raw, dict, "labels")
-    where.keys(raw, {"file", "num_classes"}, {"file"}, "labels")
+    where.keys(raw, {"file", "num_classes"}, set(), "labels")
+    expected = raw.get("num_classes")
+    if expected is not None and (not isinstance(expected, int) or isinstance(expected, bool) or expected < 1):
+        raise where.fail("labels.num_classes must be a positive integer")
+    if "file" not in raw:
+        if expected is None:
+            raise where.fail("labels needs a file (one label per line) or num_classes")
+        return tuple(f"class {i}" for i in range(expected))
     path = base / where.typed(raw["file"], str, "labels.file")
     try:
         labels = tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
     except OSError as err:
         raise where.fail(f"labels.file {path} cannot be read ({err.strerror})") from None
-    expected = raw.get("num_classes")
     if expected is not None and expected != len(labels):
         raise where.fail(f"labels.file {path} has {len(labels)} labels, labels.num_classes says {expected}")
     if len(set(labels)) != len(labels):

@@ -29,7 +29,7 @@ class Protocol:
     Sampling kinds (index arithmetic in `linvit_cli.video.sampling`):
       dense    -- `frames` frames `stride` apart at `fps`, clips spread evenly over the video (LViT Kinetics).
       segment  -- TSN segments with rounded boundaries; clip 0 takes segment centres, clip 1 starts (LViT SSv2).
-      tsn      -- `n / frames` ticks; view 0 at tick centres, view 1 at tick starts (VideoMamba SSv2).
+      tsn      -- `n / frames` ticks; view 0 at tick starts, view 1 at tick centres (VideoMamba SSv2).
       uniform  -- `(n - 1) / frames` segments shifted by a per-clip offset (VideoMamba Kinetics).
     """
 
@@ -42,7 +42,8 @@ class Protocol:
     std: tuple[float, float, float]
     combine: Combine
     stride: int | None = None  # dense sampling only: frame step at `fps`
-    fps: float | None = None  # dense sampling only: the frame rate the stride counts at
+    fps: float | None = None  # the frame rate indices count at (LViT's data was re-extracted at 30 fps);
+    # None: the video's own frames
 
     @property
     def num_views(self) -> int:

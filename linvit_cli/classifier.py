@@ -1,0 +1,147 @@
+"""Classify video files: one model loaded once, many files, one record per file.
+
+The records are what `linvit classify --json` prints and what `classify()` returns.
+"""
+
+from __future__ import annotations
+
+import glob
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError, VideoDecodeError
+from .inference import combine_views, predict_views, resolve_autocast, resolve_device
+from .loading import load_model
+from .registry.load import Registry, load_registry
+from .registry.schema import ModelEntry
+
+VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".ts",
+                              ".wmv", ".flv", ".3gp", ".ogv"})
+
+
+@dataclass(frozen=True)
+class Input:
+    """One thing to classify, or the reason an argument gave nothing to classify."""
+
+    path: str
+    error: str | None = None
+
+
+def expand_inputs(arguments: Iterable[str]) -> Iterator[Input]:
+    """Files as given; folders recursively (video extensions); globs; nothing silently dropped.
+
+    A folder or glob that yields no video is reported as an input error rather than skipped.
+    """
+    for arg in arguments:
+        path = Path(arg)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())
+            if not found:
+                yield Input(arg, f"{arg}: folder has no video files ({', '.join(sorted(VIDEO_EXTENSIONS))})")
+            yield from (Input(str(p)) for p in found)
+        elif not path.exists() and glob.has_magic(arg):
+            matches = sorted(glob.glob(arg, recursive=True))
+            if not matches:
+                yield Input(arg, f"{arg}: no file matches this pattern")
+            yield from (Input(m) for m in matches if Path(m).is_file())
+        else:
+            yield Input(arg)
+
+
+def parse_views(views: str | None, fast: bool) -> tuple[int, int] | None:
+    """`--views CLIPSxCROPS` or `--fast` (1x1) into (clips, crops); None keeps the model's protocol."""
+    if fast and views:
+        raise UsageError("--fast and --views both choose the test views; give one of them")
+    if fast:
+        return (1, 1)
+    if views is None:
+        return None
+    parts = views.lower().split("x")
+    if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise UsageError(f"--views '{views}' is not CLIPSxCROPS, e.g. 4x3 or 1x1")
+    return int(parts[0]), int(parts[1])
+
+
+class Classifier:
+    """A registry model ready to classify files.
+
+    Args:
+        model: registry name; None takes the registry's default.
+        weights: a weights file to use instead of the model's own.
+        registry: the registry (default: packaged + LINVIT_REGISTRY).
+        device: auto, cpu, cuda or cuda:N.
+        dtype: float32, bfloat16 or float16 (autocast).
+        views: (clips, crops) overriding the protocol's test views.
+        view_batch: views per forward pass.
+        top_k: labels per record.
+        offline, cache_dir: Hub cache use for weights not yet downloaded.
+    """
+
+    def __init__(self, model: str | None = None, *, weights: str | Path | None = None,
+                 registry: Registry | None = None, device: str = "auto", dtype: str = "float32",
+                 views: tuple[int, int] | None = None, view_batch: int = 4, top_k: int = 5,
+                 offline: bool = False, cache_dir: Path | None = None) -> None:
+        if top_k < 1 or view_batch < 1:
+            raise UsageError("--top-k and --view-batch must be at least 1")
+        registry = registry or load_registry()
+        self.entry: ModelEntry = registry.get(model or registry.default)
+        self.device = resolve_device(device)
+        self.autocast = resolve_autocast(dtype, self.device)
+        self.views = views or self.entry.protocol.views
+        self.view_batch = view_batch
+        self.top_k = min(top_k, self.entry.num_classes)
+        self.model = load_model(self.entry, weights, device=self.device, offline=offline, cache_dir=cache_dir)
+
+    def __call__(self, path: str | Path) -> dict[str, Any]:
+        """The record of one file; an unreadable file gives a record with `ok: false` and the reason."""
+        from .video.views import load_views
+
+        start = time.perf_counter()
+        try:
+            loaded = load_views(path, self.entry.protocol, self.views)
+        except VideoDecodeError as err:
+            return failure(str(path), str(err))
+        logits = predict_views(self.model, loaded.views, device=self.device, autocast=self.autocast,
+                               view_batch=self.view_batch)
+        probabilities = combine_views(logits, self.entry.protocol.combine)
+        top = probabilities.topk(self.top_k)
+        info = loaded.info
+        protocol = self.entry.protocol
+        return {
+            "file": str(path),
+            "ok": True,
+            "error": None,
+            "model": self.entry.name,
+            "video": {"duration": round(info.duration, 3), "fps": round(info.fps, 3), "width": info.width,
+                      "height": info.height, "frames": info.num_frames, "codec": info.codec,
+                      "rotation": info.rotation},
+            "sampling": {"kind": protocol.sampling, "frames": protocol.frames, "views": list(self.views),
+                         "combine": protocol.combine},
+            "top_k": [{"rank": r + 1, "index": int(i), "label": self.entry.labels[i], "probability": float(p)}
+                      for r, (p, i) in enumerate(zip(top.values.tolist(), top.indices.tolist(), strict=True))],
+            "warnings": list(loaded.warnings),
+            "seconds": round(time.perf_counter() - start, 3),
+        }
+
+
+def failure(path: str, error: str) -> dict[str, Any]:
+    return {"file": path, "ok": False, "error": error}
+
+
+def classify(path_or_paths: str | Path | Sequence[str | Path], model: str | None = None, top_k: int = 5,
+             **options: Any) -> list[dict[str, Any]]:
+    """Classify one or more videos (files, folders, globs); returns the records `--json` prints.
+
+    Options are those of `Classifier` (weights, device, dtype, views, view_batch, registry, ...).
+    A file that cannot be read gives a record with `ok: False` and `error`; the others still run.
+    """
+    paths = [path_or_paths] if isinstance(path_or_paths, (str, Path)) else list(path_or_paths)
+    classifier = Classifier(model, top_k=top_k, **options)
+    return [failure(item.path, item.error) if item.error else classifier(item.path)
+            for item in expand_inputs(str(p) for p in paths)]
+
+
+__all__ = ["Classifier", "classify", "expand_inputs", "parse_views"]

@@ -1,0 +1,158 @@
+"""`linvit eval`: a model's accuracy on an annotated dataset under its own test protocol.
+
+The command resolves the model, the dataset (labels matched by name) and the views, prints the protocol
+and what the annotations list, and hands an `EvalJob` to `linvit_cli.eval.runner.evaluate`. Under torchrun
+every process runs this command; only process 0 prints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import UsageError
+from ..output import console
+from ._options import CacheDirOpt, ModelOpt, OfflineOpt, RegistryOpt, WeightsOpt, command_line
+from .app import app
+
+EXAMPLES = """Examples:
+
+  linvit eval --dataset ssv2 --root ssv2 --model videomamba-s16-ssv2-f16
+  linvit eval --dataset k400 --root k400/val --annotations k400/validate.csv --model videomamba-s16-k400-f16 --fast
+  linvit eval --dataset list --root videos --annotations val_list.txt --labels classes.txt --model NAME
+  torchrun --nproc-per-node 8 -m linvit_cli eval --dataset k400 --root k400/val --annotations k400/validate.csv
+
+A run writes OUT/report.json and OUT/predictions.jsonl (one line per video, as it goes); --resume continues it.
+"""
+
+# --dataset -> the annotation reader, and the registry `dataset` a model evaluated on it is expected to have
+DATASETS = {"ssv2": ("ssv2", "ssv2"), "k400": ("kinetics", "kinetics400"), "k600": ("kinetics", "kinetics600"),
+            "list": ("list", None)}
+KNOWN_MODEL_DATASETS = {"ssv2", "kinetics400", "kinetics600"}
+
+
+@app.command("eval", epilog=EXAMPLES)
+def eval_command(
+    ctx: typer.Context,
+    dataset: Annotated[str, typer.Option("--dataset", help="ssv2, k400, k600 or list (mmaction2's `path label`).")],
+    root: Annotated[Path, typer.Option("--root", help="Dataset folder (videos; SSv2's annotation files).")],
+    annotations: Annotated[Path | None, typer.Option("--annotations", help="Validation annotations (ssv2 default: "
+                                                     "ROOT/something-something-v2-validation.json).")] = None,
+    labels: Annotated[Path | None, typer.Option("--labels", help="The dataset's label file (one class per line), "
+                                                "for a list with integer labels.")] = None,
+    model: ModelOpt = None,
+    weights: WeightsOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for report.json and predictions.jsonl "
+                                             "(default: eval-MODEL-DATASET).")] = None,
+    views: Annotated[str | None, typer.Option("--views", help="Test views CLIPSxCROPS instead of the model's "
+                                              "protocol (recorded in the report).")] = None,
+    fast: Annotated[bool, typer.Option("--fast", help="One view per video: the centre clip's centre crop.")] = False,
+    workers: Annotated[int, typer.Option("--workers", help="DataLoader processes decoding videos "
+                                         "(0: decode in this process).")] = 4,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
+    dtype: Annotated[str, typer.Option("--dtype", help="float32, bfloat16 or float16 (autocast).")] = "float32",
+    view_batch: Annotated[int | None, typer.Option("--view-batch", help="Views per forward pass "
+                                                   "(default: all views of a video).")] = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", help="Predictions stored per video (at least 5).")] = 5,
+    limit: Annotated[int | None, typer.Option("--limit", help="Evaluate only the first N videos found "
+                                              "(a quick check; --resume later completes the run).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in OUT, skipping videos done "
+                                         "(refused if model, data or protocol differ).")] = False,
+    registry: RegistryOpt = None,
+    offline: OfflineOpt = False,
+    cache_dir: CacheDirOpt = None,
+) -> None:
+    """Evaluate a model under its test protocol: top-1, top-5, mean class accuracy, per-class accuracy and
+    confusions, with counts of missing and unreadable videos (exit 1 if no video could be evaluated)."""
+    from ..classifier import parse_views
+    from ..datasets import read_dataset
+    from ..distributed import distributed_rank
+    from ..eval.report import describe_protocol, protocol_section
+    from ..eval.runner import EvalJob, evaluate
+    from ..registry.load import load_registry
+
+    if dataset not in DATASETS:
+        raise UsageError(f"--dataset '{dataset}' is not one of {', '.join(DATASETS)}")
+    for name, value, least in (("--workers", workers, 0), ("--top-k", top_k, 1), ("--limit", limit, 1),
+                               ("--view-batch", view_batch, 1)):
+        if value is not None and value < least:
+            raise UsageError(f"{name} {value} must be at least {least}")
+    kind, expected = DATASETS[dataset]
+    chosen_views = parse_views(views, fast)
+    override = "--fast" if fast else (f"--views {views}" if views else None)
+    reg = load_registry(registry)
+    entry = reg.get(model or reg.default)
+    main = distributed_rank() == 0
+    data = read_dataset(kind, root, entry.labels, annotations=annotations, split="validation", label_file=labels)
+    _check_label_sets(kind, root, labels, entry.labels)
+    if main:
+        if expected and entry.dataset in KNOWN_MODEL_DATASETS and entry.dataset != expected:
+            console.warning(f"model {entry.name} was trained on {entry.dataset}, not {expected}; "
+                            "its labels match this dataset's by name, but the numbers are not that benchmark's")
+        (console.warning if data.missing else _info)(data.summary())
+    if not data.samples:
+        raise UsageError(f"none of the {data.listed} videos listed in {data.annotations} is under {root} "
+                         f"(first expected: {data.missing[0] if data.missing else 'none listed'})")
+    protocol = protocol_section(entry.protocol, chosen_views or entry.protocol.views, override)
+    if main:
+        _info(f"model {entry.name} ({entry.arch}, {entry.num_classes} classes, weights "
+              f"{weights or 'of the registry'}); protocol: {describe_protocol(protocol)}")
+    out = out or Path(f"eval-{entry.name}-{dataset}")
+    job = EvalJob(model=entry.name, registry=reg, dataset=data, out=out, views=chosen_views, views_override=override,
+                  weights=weights, device=device, dtype=dtype, workers=workers, view_batch=view_batch, top_k=top_k,
+                  limit=limit, resume=resume, offline=offline, cache_dir=cache_dir, command=command_line(ctx))
+    report = evaluate(job)
+    if report is None:  # not process 0: it printed nothing and writes nothing
+        raise typer.Exit(0)
+    _summary(report, out)
+    raise typer.Exit(0 if report["dataset"]["evaluated"] else 1)
+
+
+def _check_label_sets(kind: str, root: Path, label_file: Path | None, model_labels: tuple[str, ...]) -> None:
+    """A dataset that writes down its classes must have the model's, as a set (the order may differ)."""
+    from ..datasets import declared_labels
+
+    own = declared_labels(kind, root, label_file)
+    if own is None or set(own) == set(model_labels):
+        return
+    lacking = sorted(set(own) - set(model_labels))
+    extra = sorted(set(model_labels) - set(own))
+    parts = [f"{len(lacking)} class(es) the model does not know: {', '.join(map(repr, lacking[:5]))}"] * bool(lacking)
+    parts += [f"{len(extra)} model class(es) the dataset lacks: {', '.join(map(repr, extra[:5]))}"] * bool(extra)
+    raise UsageError(f"the dataset's label list under {root} is not the model's: {'; '.join(parts)}")
+
+
+def _summary(report: dict[str, Any], out: Path) -> None:
+    """The numbers a reader looks for first, as a table on stdout; the rest is in the report."""
+    from rich.table import Table
+
+    data, metrics, timing = report["dataset"], report["metrics"], report["timing"]
+    table = Table(title=f"{report['model']['name']} on {data['annotations']}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    rows = [
+        ("top-1", f"{metrics['top1']:.2%}"), ("top-5", f"{metrics['top5']:.2%}"),
+        ("mean class accuracy", f"{metrics['mean_class_accuracy']:.2%}"),
+        ("videos listed / found / missing", f"{data['listed']} / {data['found']} / {data['missing']}"),
+        ("evaluated / unreadable", f"{data['evaluated']} / {data['unreadable']}"),
+        ("views", "x".join(map(str, report["protocol"]["views"]))),
+        ("time: wall / decode / model", f"{timing['wall_s']:.1f} s / {timing['decode_s']:.1f} s / "
+                                        f"{timing['model_s']:.1f} s"),
+        ("videos/s", f"{timing['videos_per_s']:.2f}"),
+    ]
+    if data["not_reached"]:
+        rows.append(("not evaluated (--limit)", str(data["not_reached"])))
+    for pair in metrics["confused_pairs"][:3]:
+        rows.append(("confused", f"{pair['true']} -> {pair['predicted']} ({pair['count']})"))
+    for row in rows:
+        table.add_row(*row)
+    console.print_wide(table)
+    for bad in data["unreadable_files"]:
+        console.warning(f"unreadable: {bad['error']}")
+    _info(f"wrote {out / 'report.json'} and {out / 'predictions.jsonl'}")
+
+
+def _info(message: str) -> None:
+    console.stderr.print(message, markup=False, highlight=False)

@@ -1,0 +1,138 @@
+"""The paper's training recipe (LVIT_SPEC.md section C) as data, and the optimiser, schedule and loss it implies.
+
+SGD with Nesterov momentum 0.9; the learning rate rises linearly from `warmup_start_lr` to `lr` over the
+warm-up epochs, then follows a cosine to zero at the last step; no weight decay on norms, biases and the
+parameters a model names in `no_weight_decay()`; label-smoothed cross-entropy on mixup targets.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..errors import UsageError
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Every setting that changes what training computes (and so must match when resuming).
+
+    Args:
+        epochs: passes over the training split.
+        batch_size: clips per optimiser step over all processes (the paper: 32).
+        accumulate: micro-batches summed per optimiser step; each holds batch_size / (processes * accumulate).
+        lr: peak learning rate, for `batch_size` clips per step.
+        warmup_epochs, warmup_start_lr: the linear warm-up.
+        weight_decay: L2 on weights (not norms, biases, embeddings).
+        momentum: Nesterov momentum.
+        label_smoothing: mass spread evenly over all classes.
+        mixup: Beta(alpha, alpha) mixing of clip pairs; 0 turns it off.
+        short_side_jitter: (min, max) short side frames are resized to before the random crop.
+        flip: random horizontal flips (off for SSv2, whose classes name directions).
+        seed: model initialisation, data order, augmentation.
+    """
+
+    epochs: int
+    batch_size: int
+    lr: float
+    warmup_epochs: float
+    warmup_start_lr: float
+    weight_decay: float
+    label_smoothing: float
+    mixup: float
+    flip: bool
+    short_side_jitter: tuple[int, int]
+    momentum: float = 0.9
+    accumulate: int = 1
+    seed: int = 0
+
+    def with_overrides(self, **changes: Any) -> Recipe:
+        """This recipe with the given fields changed; None leaves a field as it is."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def check(self) -> None:
+        """Refuse settings that cannot train, naming the option."""
+        for name in ("epochs", "batch_size", "accumulate"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
+        if self.lr <= 0 or self.weight_decay < 0 or self.warmup_epochs < 0 or self.mixup < 0:
+            raise UsageError("--lr must be positive; --weight-decay, --warmup-epochs and --mixup not negative")
+        if not 0 <= self.label_smoothing < 1:
+            raise UsageError(f"--label-smoothing must be in [0, 1), not {self.label_smoothing}")
+
+
+# The authors' configs (LVIT_SPEC.md section C). Jitter [256, 320] is for 224-pixel crops; `for_crop` scales it.
+KINETICS = Recipe(epochs=40, batch_size=32, lr=0.035, warmup_epochs=5, warmup_start_lr=0.01, weight_decay=1e-5,
+                  label_smoothing=0.3, mixup=0.4, flip=True, short_side_jitter=(256, 320))
+SSV2 = Recipe(epochs=35, batch_size=32, lr=0.03, warmup_epochs=5, warmup_start_lr=0.003, weight_decay=1e-4,
+              label_smoothing=0.0, mixup=0.0, flip=False, short_side_jitter=(256, 320))
+PAPER_CROP = 224
+
+
+def default_recipe(dataset: str, crop: int) -> Recipe:
+    """The paper's recipe for a dataset format (SSv2's for ssv2, Kinetics' otherwise), jitter scaled to `crop`."""
+    base = SSV2 if dataset == "ssv2" else KINETICS
+    low, high = (round(side * crop / PAPER_CROP) for side in base.short_side_jitter)
+    return replace(base, short_side_jitter=(low, high))
+
+
+@dataclass(frozen=True)
+class WarmupCosine:
+    """Learning-rate factor of optimiser step `step` (for `LambdaLR`): linear warm-up, then cosine to zero.
+
+    A callable object rather than a closure so `LambdaLR.state_dict()` records its numbers.
+    """
+
+    total_steps: int
+    warmup_steps: int
+    start_factor: float  # warmup_start_lr / lr
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return self.start_factor + (1.0 - self.start_factor) * step / self.warmup_steps
+        decay = max(self.total_steps - self.warmup_steps, 1)
+        return 0.5 * (1.0 + math.cos(math.pi * min(step - self.warmup_steps, decay) / decay))
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Two groups: decayed weights, and norms, biases and the model's `no_weight_decay()` names undecayed."""
+    skip = set(model.no_weight_decay()) if hasattr(model, "no_weight_decay") else set()
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (no_decay if param.ndim <= 1 or name in skip else decay).append(param)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def build_optimizer(model: nn.Module, recipe: Recipe, steps_per_epoch: int,
+                    ) -> tuple[torch.optim.SGD, torch.optim.lr_scheduler.LambdaLR]:
+    """SGD (Nesterov) over `param_groups` and its per-step warm-up + cosine schedule."""
+    optimizer = torch.optim.SGD(param_groups(model, recipe.weight_decay), lr=recipe.lr,
+                                momentum=recipe.momentum, nesterov=True)
+    schedule = WarmupCosine(total_steps=recipe.epochs * steps_per_epoch,
+                            warmup_steps=round(recipe.warmup_epochs * steps_per_epoch),
+                            start_factor=recipe.warmup_start_lr / recipe.lr)
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+
+def mixup_targets(clips: Tensor, labels: Tensor, num_classes: int, smoothing: float, lam: float | None,
+                  ) -> tuple[Tensor, Tensor]:
+    """Clips mixed with the batch reversed (weight `lam`; None: no mixup) and their soft targets: label-smoothed
+    one-hots mixed the same way. The caller draws `lam` from Beta(alpha, alpha) with a seeded generator."""
+    off = smoothing / num_classes
+    targets = torch.full((labels.shape[0], num_classes), off, device=labels.device)
+    targets.scatter_(1, labels.unsqueeze(1), 1.0 - smoothing + off)
+    if lam is None:
+        return clips, targets
+    return lam * clips + (1 - lam) * clips.flip(0), lam * targets + (1 - lam) * targets.flip(0)
+
+
+def soft_cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
+    """Mean over the batch of -sum(targets * log_softmax(logits)), in float32 whatever the autocast dtype."""
+    return -(targets * F.log_softmax(logits.float(), dim=-1)).sum(dim=-1).mean()

@@ -1,0 +1,95 @@
+"""Pixels of the test views: resize the short side, crop along the long side, normalise.
+
+The two families' authors resize differently, and each recipe here reproduces one:
+
+  "float"  LViT (SlowFast `spatial_sampling`, LVIT_SPEC.md section C): frames are normalised to float,
+           then resized bilinearly (align_corners=False, no antialias) so the short side is S and the long
+           side floor(L / s * S); crops at 0, ceil((L - c) / 2) and L - c along the long side.
+  "uint8"  VideoMamba (VideoMAE `video_transforms.Resize`, WEIGHTS.md section 7): OpenCV bilinear on uint8,
+           long side int(S * L / s), the result rounded to uint8; crops at int(k * (L - c) / 2).
+
+Normalising is affine and bilinear weights sum to one, so "float" resizes first and normalises the resized
+frame: the same values as the authors' order up to float rounding (about 1e-6), on far fewer pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import UsageError
+from ..registry.schema import Protocol
+
+Recipe = Literal["float", "uint8"]
+
+
+def recipe_for(protocol: Protocol) -> Recipe:
+    """The recipe of the code a protocol comes from: LViT (dense, segment) or VideoMamba (tsn, uniform)."""
+    return "float" if protocol.sampling in ("dense", "segment") else "uint8"
+
+
+def resized_shape(height: int, width: int, short_side: int, recipe: Recipe) -> tuple[int, int]:
+    """(height, width) after scaling the short side to `short_side`; a square counts as landscape."""
+    short, long = (width, height) if width < height else (height, width)
+    if short == short_side:
+        return height, width
+    scaled = int(math.floor(float(long) / short * short_side)) if recipe == "float" else int(
+        short_side * long / short)
+    return (scaled, short_side) if width < height else (short_side, scaled)
+
+
+def resize_frame(image: np.ndarray, short_side: int, recipe: Recipe) -> torch.Tensor:
+    """An upright RGB uint8 frame (H, W, 3) as float32 (3, h, w) on the 0..255 scale, short side resized.
+
+    "uint8" resizes the uint8 tensor, as OpenCV does (torch and OpenCV may round a value differently by
+    one level); "float" resizes float values and keeps them unrounded.
+    """
+    pixels = torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0)  # 1 C H W (channels-last memory)
+    size = resized_shape(image.shape[0], image.shape[1], short_side, recipe)
+    if recipe == "float":
+        pixels = pixels.float()
+    if size != tuple(image.shape[:2]):
+        pixels = F.interpolate(pixels, size=size, mode="bilinear", align_corners=False, antialias=False)
+    return pixels[0].to(torch.float32, memory_format=torch.contiguous_format)
+
+
+def crop_offsets(length: int, crop: int, count: int, recipe: Recipe) -> list[int]:
+    """Start of each of `count` crops along a side of `length` pixels: first, centre, last for three.
+
+    One crop is centred; k of n (n > 1) starts at k / (n - 1) of the free length, rounded up ("float",
+    whose centre is ceil((L - c) / 2)) or down ("uint8", int(k * step)).
+    """
+    if count < 1:
+        raise UsageError(f"the number of spatial crops must be at least 1, not {count}")
+    if crop > length:
+        raise ValueError(f"a {crop}-pixel crop does not fit in {length} pixels")
+    free = length - crop
+    fractions = [0.5] if count == 1 else [k / (count - 1) for k in range(count)]
+    if recipe == "float":
+        return [int(math.ceil(free * f)) for f in fractions]
+    return [int(free * f) for f in fractions]
+
+
+def spatial_crops(clip: torch.Tensor, crop: int, count: int, recipe: Recipe) -> list[torch.Tensor]:
+    """`count` square crops of a clip (C, T, H, W) along its longer side, centred across the shorter one.
+
+    Left to right for landscape frames, top to bottom for portrait ones (a square crops left to right).
+    """
+    height, width = clip.shape[-2:]
+    across = crop_offsets(min(height, width), crop, 1, recipe)[0]
+    along = crop_offsets(max(height, width), crop, count, recipe)
+    if height > width:
+        return [clip[..., start : start + crop, across : across + crop] for start in along]
+    return [clip[..., across : across + crop, start : start + crop] for start in along]
+
+
+def normalize(pixels: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    """(pixels / 255 - mean) / std per channel, channels first: (C, ...)."""
+    shape = (-1,) + (1,) * (pixels.dim() - 1)
+    mean_t = torch.tensor(mean, dtype=pixels.dtype).view(shape)
+    std_t = torch.tensor(std, dtype=pixels.dtype).view(shape)
+    return (pixels / 255.0 - mean_t) / std_t

@@ -1,0 +1,69 @@
+"""A video file in, the model's test views out: decode, sample and transform in one call.
+
+`load_views` is a plain function of its arguments (no global state, picklable with `functools.partial`),
+so a DataLoader worker can call it directly.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from ..registry.schema import Protocol
+from .decode import DecodedFrames, Video, VideoInfo
+from .sampling import sample_clips
+from .transforms import normalize, recipe_for, resize_frame, spatial_crops
+
+
+class LoadedViews(NamedTuple):
+    """The views of one video and how they were obtained."""
+
+    views: torch.Tensor  # (V, 3, T, crop, crop) float32; view v is clip v // crops, crop v % crops
+    info: VideoInfo
+    warnings: list[str]  # short video (frames repeated), stream ended early: one line each
+    times: tuple[tuple[float, ...], ...]  # per clip, the time of each frame used (s from the first frame)
+
+
+def load_views(path: str | Path, protocol: Protocol, views: tuple[int, int] | None = None, *,
+               threads: int = 0) -> LoadedViews:
+    """Decode, sample and transform a video into the test views of `protocol`.
+
+    `views` = (clips, crops) overrides the protocol's (`--views CLIPSxCROPS`; (1, 1) is the centre clip's
+    centre crop, `--fast`). Each frame is decoded and resized once even when several clips share it.
+    `threads` caps FFmpeg's decoding threads (0: one per core). Raises `VideoDecodeError` for files that
+    cannot be read.
+    """
+    clips, crops = protocol.views if views is None else views
+    recipe = recipe_for(protocol)
+    with Video(path, threads=threads) as video:
+        info = video.info
+        sampled = sample_clips(protocol, info.num_frames, info.fps, clips)
+        wanted = sorted({t for clip in sampled.times for t in clip})
+        decoded = video.read(wanted, convert=partial(_pixels, protocol=protocol))
+    frame_at = dict(zip(wanted, decoded.frames, strict=True))
+    time_at = dict(zip(wanted, decoded.times, strict=True))
+    out = torch.empty(clips * crops, 3, protocol.frames, protocol.crop, protocol.crop)
+    for c, clip_times in enumerate(sampled.times):
+        clip = torch.stack([frame_at[t] for t in clip_times], dim=1)  # C T H W
+        for s, view in enumerate(spatial_crops(clip, protocol.crop, crops, recipe)):
+            out[c * crops + s] = view
+    times = tuple(tuple(time_at[t] for t in clip) for clip in sampled.times)
+    return LoadedViews(out, info, [*sampled.warnings, *_truncation_warning(decoded, info)], times)
+
+
+def _pixels(image: np.ndarray, protocol: Protocol) -> torch.Tensor:
+    """One decoded frame, resized and normalised once however many views use it: (3, h, w) float32."""
+    resized = resize_frame(image, protocol.short_side, recipe_for(protocol))
+    return normalize(resized, protocol.mean, protocol.std)
+
+
+def _truncation_warning(decoded: DecodedFrames[torch.Tensor], info: VideoInfo) -> list[str]:
+    if not decoded.past_end or decoded.stream_end is None:
+        return []
+    return [f"the stream ends at {decoded.stream_end:.2f} s (about {decoded.frames_found(info.fps)} frames) "
+            f"although the file states {info.duration:.2f} s ({info.num_frames} frames): "
+            f"{decoded.past_end} sampled frames past the end repeat the last one (truncated file?)"]

@@ -1,0 +1,180 @@
+"""`linvit train` end to end on a tiny synthetic dataset: learning, exact resume, refusals, bad files, torchrun.
+
+One dataset (48 train / 24 validation clips, 32 px, 8 frames) is generated per session; the model is a
+one-block LViT of width 32, so each epoch takes well under a second of compute on one core.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from linvit_cli.loading import load_model
+from linvit_cli.models.checkpoint import read_state_dict
+from linvit_cli.registry.load import load_registry
+from linvit_cli.synth.dataset import generate
+from linvit_cli.train.checkpoint import state_digest
+
+TINY_MODEL = ["--arch", "lvit_tiny", "--config", "embed_dim=32", "--config", "depth=1", "--config", "num_heads=2",
+              "--config", "head_hidden=32"]
+TINY_CLIPS = ["--dataset", "ssv2", "--frames", "8", "--size", "32", "--batch-size", "8", "--warmup-epochs", "0"]
+
+
+@pytest.fixture(scope="session")
+def synth_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("synth")
+    generate(root, splits={"train": 48, "validation": 24}, size=32, frames=8)
+    return root
+
+
+@pytest.fixture
+def data_copy(synth_root: Path, tmp_path: Path) -> Path:
+    """A private copy to damage (the whole dataset is a few hundred kB)."""
+    return Path(shutil.copytree(synth_root, tmp_path / "data"))
+
+
+def records(out: Path, event: str) -> list[dict]:
+    lines = (out / "log.jsonl").read_text().splitlines()
+    return [r for r in map(json.loads, lines) if r["event"] == event]
+
+
+def train(run_cli, root: Path, out: Path, *extra: str, model: list[str] = TINY_MODEL):
+    return run_cli("train", *model, *TINY_CLIPS, "--root", root, "--out", out, "--workers", "0", *extra)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_short_run_lowers_loss_and_exports_a_usable_model(run_cli, synth_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = train(run_cli, synth_root, out, "--epochs", "6", "--lr", "0.3", "--config", "drop_rate=0.0",
+                   "--val-annotations", synth_root / "something-something-v2-validation.json", "--name", "tiny-test")
+    assert result.code == 0, result.err
+    assert "48 videos listed, 48 found, 0 missing" in result.err and "recipe: epochs=6" in result.err
+    epochs = records(out, "epoch")
+    assert len(epochs) == 6
+    assert epochs[-1]["loss"] < epochs[0]["loss"] - 0.2, [e["loss"] for e in epochs]
+    assert all(e["val_top1"] is not None and e["bad_files"] == 0 for e in epochs)
+    end = records(out, "end")[0]
+    assert end["rank_digests"] == [state_digest(read_state_dict(out / "model.safetensors"))]
+    # the exported entry loads through the registry like any other model
+    registry = load_registry([out / "weights.toml"])
+    entry = registry.get("tiny-test")
+    assert entry.meta["top1"] == round(100 * epochs[-1]["val_top1"], 2)
+    assert entry.labels == tuple((synth_root / "labels.txt").read_text().split("\n")[:-1])
+    model = load_model("tiny-test", registry=registry)
+    assert model(torch.zeros(1, 3, 8, 32, 32)).shape == (1, 12)
+    listed = run_cli("models", "--registry", out / "weights.toml", "--json")
+    assert listed.code == 0 and "tiny-test" in listed.out
+
+
+RESUME_RECIPE = ["--epochs", "2", "--lr", "0.1", "--mixup", "0.4", "--label-smoothing", "0.1",
+                 "--config", "drop_rate=0.2"]
+
+
+def test_resume_continues_exactly(run_cli, synth_root: Path, tmp_path: Path) -> None:
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert train(run_cli, synth_root, straight, *RESUME_RECIPE).code == 0
+    first = train(run_cli, synth_root, split, *RESUME_RECIPE, "--stop-after", "1")
+    assert first.code == 0 and "stopped after epoch 1" in first.err
+    assert not (split / "model.safetensors").exists()
+    again = train(run_cli, synth_root, split, *RESUME_RECIPE)  # an existing run is not silently restarted
+    assert again.code == 2 and "--resume auto" in again.err
+    resumed = train(run_cli, synth_root, split, *RESUME_RECIPE, "--resume", "auto")
+    assert resumed.code == 0, resumed.err
+    assert records(split, "resume")[0]["epoch"] == 1
+    timing = ("time", "clips_per_s")
+    last_split, last_straight = records(split, "epoch")[-1], records(straight, "epoch")[-1]
+    assert {k: v for k, v in last_split.items() if k not in timing} == {
+        k: v for k, v in last_straight.items() if k not in timing}
+    a, b = read_state_dict(straight / "model.safetensors"), read_state_dict(split / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+    # another model config is refused, with the reason, in one line
+    refused = train(run_cli, synth_root, tmp_path / "other", *RESUME_RECIPE, "--config", "attention=softmax",
+                    "--resume", split / "checkpoint.pt")
+    assert refused.code == 2
+    error = [line for line in refused.err.splitlines() if line.startswith("Error:")]
+    assert len(error) == 1 and "refusing to resume" in error[0] and "attention" in error[0], refused.err
+
+
+def test_missing_files_are_counted_before_training(run_cli, data_copy: Path, tmp_path: Path) -> None:
+    listing = data_copy / "something-something-v2-train.json"
+    entries = json.loads(listing.read_text())
+    entries += [{"id": "999", "template": entries[0]["template"]}, {"id": "998", "template": entries[0]["template"]}]
+    listing.write_text(json.dumps(entries))
+    result = train(run_cli, data_copy, tmp_path / "run", "--epochs", "1")
+    assert result.code == 0, result.err
+    warning = result.err.split("recipe:")[0]  # reported before the recipe and any training
+    assert "50 videos listed, 48 found, 2 missing" in warning and "999.webm" in warning
+
+
+def test_unknown_label_is_an_error(run_cli, data_copy: Path, tmp_path: Path) -> None:
+    listing = data_copy / "something-something-v2-train.json"
+    entries = json.loads(listing.read_text())
+    entries[3]["template"] = "Juggling [something]"
+    listing.write_text(json.dumps(entries))
+    result = train(run_cli, data_copy, tmp_path / "run", "--epochs", "1")
+    assert result.code == 2
+    assert "'Juggling something'" in result.err and "does not know" in result.err
+
+
+def test_corrupt_file_stops_training_unless_skip_bad(run_cli, data_copy: Path, tmp_path: Path) -> None:
+    bad = sorted((data_copy / "videos").iterdir())[5]
+    bad.write_bytes(b"\x00not a video" * 50)
+    stopped = train(run_cli, data_copy, tmp_path / "stop", "--epochs", "1")
+    assert stopped.code == 1
+    assert bad.name in stopped.err and "--skip-bad" in stopped.err
+    assert records(tmp_path / "stop", "error")[0]["bad_files"] == 1
+
+    skipped = train(run_cli, data_copy, tmp_path / "skip", "--epochs", "2", "--skip-bad")
+    assert skipped.code == 0, skipped.err
+    epochs = records(tmp_path / "skip", "epoch")
+    assert [e["bad_files"] for e in epochs] == [1, 1]
+    assert [e["clips"] for e in epochs] == [47, 47]  # never replaced by another sample
+    assert bad.name in epochs[0]["bad_examples"][0]
+    assert "1 file(s) failed to decode" in skipped.err
+
+
+def test_usage_errors(run_cli, synth_root: Path, tmp_path: Path) -> None:
+    both = run_cli("train", "--model", "lvit-k400", "--arch", "lvit_tiny", "--dataset", "ssv2", "--root", synth_root,
+                   "--out", tmp_path)
+    assert both.code == 2 and "exactly one" in both.err
+    uneven = train(run_cli, synth_root, tmp_path / "run", "--accumulate", "3")
+    assert uneven.code == 2 and "--batch-size 8" in uneven.err
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_torchrun_two_processes_agree(synth_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
+               "--master-port", str(_free_port()), "-m", "linvit_cli", "train", *TINY_MODEL, *TINY_CLIPS,
+               "--root", str(synth_root), "--out", str(out), "--workers", "1", "--epochs", "2", "--lr", "0.1",
+               "--accumulate", "2", "--device", "cpu"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr.count("epoch 2/2") == 1  # rank 0 alone reports
+    start, end = records(out, "start")[0], records(out, "end")[0]
+    assert start["world_size"] == 2 and start["micro_batch"] == 2
+    assert len(end["rank_digests"]) == 2 and len(set(end["rank_digests"])) == 1
+    assert end["rank_digests"][0] == state_digest(read_state_dict(out / "model.safetensors"))
+    assert [e["clips"] for e in records(out, "epoch")] == [48, 48]  # both shards counted
