@@ -29,6 +29,17 @@ def _isolated_state(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("LINVIT_DEBUG", raising=False)
 
 
+@pytest.fixture
+def one_thread():
+    """Training and eval tests run torch on one thread: steadier on a shared 2-core machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @dataclass
 class CliResult:
     code: int

@@ -32,12 +32,7 @@ FIXED_RANKING = [4, 0, 7, 2, 9, 1]  # the fixed model's top classes, best first 
 TIMING = ("timing", "command")  # what may differ between runs giving the same results
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="session")

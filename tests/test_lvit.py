@@ -241,3 +241,15 @@ def test_cuda_matches_cpu_reference(fixture, reference_x):
     with torch.inference_mode():
         logits = model(reference_x.float().cuda()).double().cpu()
     assert (logits - expected).abs().max().item() < 1e-4 * expected.abs().max().item()
+
+
+def test_chunked_evaluation_equals_one_pass():
+    """Eval runs spatial attention and MLP 16 frames at a time; training runs the clip in one pass."""
+    torch.manual_seed(0)
+    model = create_model("lvit_tiny", num_classes=4, drop_rate=0.0, share_gate=False).double()
+    assert model.blocks[0].frame_chunk == 16
+    x = torch.randn(2, 3, 48, 32, 32, dtype=torch.float64)
+    with torch.no_grad():
+        chunked = model.eval()(x)
+        one_pass = model.train()(x)
+    assert (chunked - one_pass).abs().max().item() < 1e-12

@@ -50,12 +50,7 @@ def train(run_cli, root: Path, out: Path, *extra: str, model: list[str] = TINY_M
     return run_cli("train", *model, *TINY_CLIPS, "--root", root, "--out", out, "--workers", "0", *extra)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_short_run_lowers_loss_and_exports_a_usable_model(run_cli, synth_root: Path, tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ from ._options import CacheDirOpt, ModelOpt, OfflineOpt, RegistryOpt, WeightsOpt
 from .app import app
 
 EXAMPLES = """Examples:
-  linvit classify examples/ --model lvit-demo          # offline, the small model shipped in the package
   linvit classify clip.mp4                             # the default model (downloaded on first use)
+  linvit classify clip.mp4 --registry run/weights.toml --model my-model   # a model from `linvit train`
   linvit classify videos/ --jsonl > labels.jsonl       # a folder, one JSON line per video
   find . -name '*.webm' | linvit classify - --model videomamba-s16-ssv2-f16 --fast
 """

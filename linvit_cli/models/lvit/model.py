@@ -126,8 +126,10 @@ class LinearVideoTransformer(nn.Module):
         self.patch_embed = PatchEmbed(embed_dim, patch_size, patch_stride, patch_padding)
         self.temporal_embed = nn.Parameter(torch.zeros(1, temporal_slots, 1, embed_dim))
         rates = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
+        chunk = temporal_shift_segments * max(1, 16 // temporal_shift_segments)  # whole shift groups
         self.blocks = nn.ModuleList(
-            DividedSpaceTimeBlock(embed_dim, int(embed_dim * mlp_ratio), make_attention, drop_path=rate)
+            DividedSpaceTimeBlock(embed_dim, int(embed_dim * mlp_ratio), make_attention, drop_path=rate,
+                                  frame_chunk=chunk)
             for rate in rates
         )
         self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
@@ -196,7 +198,7 @@ def lvit_b16(**kwargs: object) -> LinearVideoTransformer:
 
 @register_model(checkpoint_filter)
 def lvit_tiny(**kwargs: object) -> LinearVideoTransformer:
-    """A small LViT for CPU training on small clips (the shipped demo model's family)."""
+    """A small LViT for CPU training on small clips (8x8 patches, 96 channels, 4 blocks)."""
     defaults = {"embed_dim": 96, "depth": 4, "num_heads": 4, "head_hidden": 192, "patch_size": 8,
                 "patch_stride": 8, "patch_padding": 0, "drop_rate": 0.1}
     return LinearVideoTransformer(**{**defaults, **kwargs})
