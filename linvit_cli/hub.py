@@ -10,6 +10,9 @@ agent registry (huggingface_hub 2.4's user-agent telemetry, unless HF_HUB_DISABL
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
@@ -60,12 +63,25 @@ def _download(
     from huggingface_hub.utils import silent_tqdm
 
     try:
-        return Path(hf_hub_download(
-            weights.repo, weights.file, revision=weights.revision, cache_dir=cache_dir, force_download=force,
-            library_name="linvit", library_version=__version__, tqdm_class=None if progress else silent_tqdm,
-        ))
+        with _quiet_retries():
+            return Path(hf_hub_download(
+                weights.repo, weights.file, revision=weights.revision, cache_dir=cache_dir, force_download=force,
+                library_name="linvit", library_version=__version__, tqdm_class=None if progress else silent_tqdm,
+            ))
     except (OSError, httpx2.HTTPError) as err:  # every huggingface_hub error is one of these
         raise HubError(_explain(err, weights, name)) from err
+
+
+@contextmanager
+def _quiet_retries() -> Iterator[None]:
+    """huggingface_hub logs each retry of an unreachable Hub as warnings; the failure is ours to say, once."""
+    hub_logger = logging.getLogger("huggingface_hub")
+    level = hub_logger.level
+    hub_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        hub_logger.setLevel(level)
 
 
 def _check(path: Path, weights: HubWeights, name: str | None) -> None:
