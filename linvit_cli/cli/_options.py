@@ -47,3 +47,12 @@ def command_line(ctx: typer.Context) -> str:
             for item in value if isinstance(value, (list, tuple)) else [value]:
                 words += [param.opts[0], str(item)]
     return shlex.join(words)
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
+DtypeOpt = Annotated[str, typer.Option("--dtype", help="float32, bfloat16 or float16 (autocast).")]
+ViewsOpt = Annotated[
+    str | None, typer.Option("--views", help="Test views CLIPSxCROPS instead of the model's protocol, e.g. 4x3.")
+]
+FastOpt = Annotated[bool, typer.Option("--fast", help="One view per video: the centre clip's centre crop (1x1).")]
+WorkersOpt = Annotated[
+    int, typer.Option("--workers", help="DataLoader processes decoding videos (0: decode in this process).")
+]

@@ -10,7 +10,17 @@ from typing import Annotated
 import typer
 
 from ..output import console
-from ._options import CacheDirOpt, ModelOpt, OfflineOpt, RegistryOpt, WeightsOpt
+from ._options import (
+    CacheDirOpt,
+    DeviceOpt,
+    DtypeOpt,
+    FastOpt,
+    ModelOpt,
+    OfflineOpt,
+    RegistryOpt,
+    ViewsOpt,
+    WeightsOpt,
+)
 from .app import app
 
 EXAMPLES = """Examples:
@@ -28,11 +38,10 @@ def classify_command(
     model: ModelOpt = None,
     weights: WeightsOpt = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="Labels to show per video.")] = 5,
-    views: Annotated[str | None, typer.Option("--views", help="Test views CLIPSxCROPS instead of the model's "
-                                              "protocol, e.g. 4x3.")] = None,
-    fast: Annotated[bool, typer.Option("--fast", help="One view: the centre clip's centre crop (1x1).")] = False,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
-    dtype: Annotated[str, typer.Option("--dtype", help="float32, bfloat16 or float16 (autocast).")] = "float32",
+    views: ViewsOpt = None,
+    fast: FastOpt = False,
+    device: DeviceOpt = "auto",
+    dtype: DtypeOpt = "float32",
     view_batch: Annotated[int, typer.Option("--view-batch", help="Views per forward pass (memory).")] = 4,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document with every result.")] = False,
     as_jsonl: Annotated[bool, typer.Option("--jsonl", help="Print one JSON line per video as it is done.")] = False,

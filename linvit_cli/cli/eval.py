@@ -14,7 +14,19 @@ import typer
 
 from ..errors import UsageError
 from ..output import console
-from ._options import CacheDirOpt, ModelOpt, OfflineOpt, RegistryOpt, WeightsOpt, command_line
+from ._options import (
+    CacheDirOpt,
+    DeviceOpt,
+    DtypeOpt,
+    FastOpt,
+    ModelOpt,
+    OfflineOpt,
+    RegistryOpt,
+    ViewsOpt,
+    WeightsOpt,
+    WorkersOpt,
+    command_line,
+)
 from .app import app
 
 EXAMPLES = """Examples:
@@ -46,13 +58,11 @@ def eval_command(
     weights: WeightsOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="Folder for report.json and predictions.jsonl "
                                              "(default: eval-MODEL-DATASET).")] = None,
-    views: Annotated[str | None, typer.Option("--views", help="Test views CLIPSxCROPS instead of the model's "
-                                              "protocol (recorded in the report).")] = None,
-    fast: Annotated[bool, typer.Option("--fast", help="One view per video: the centre clip's centre crop.")] = False,
-    workers: Annotated[int, typer.Option("--workers", help="DataLoader processes decoding videos "
-                                         "(0: decode in this process).")] = 4,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
-    dtype: Annotated[str, typer.Option("--dtype", help="float32, bfloat16 or float16 (autocast).")] = "float32",
+    views: ViewsOpt = None,
+    fast: FastOpt = False,
+    workers: WorkersOpt = 4,
+    device: DeviceOpt = "auto",
+    dtype: DtypeOpt = "float32",
     view_batch: Annotated[int | None, typer.Option("--view-batch", help="Views per forward pass "
                                                    "(default: all views of a video).")] = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="Predictions stored per video (at least 5).")] = 5,

@@ -15,7 +15,7 @@ import typer
 
 from ..errors import UsageError
 from ..output import console
-from ._options import ModelOpt, RegistryOpt, WeightsOpt, command_line
+from ._options import ModelOpt, RegistryOpt, WeightsOpt, WorkersOpt, command_line
 from .app import app
 
 EXAMPLES = """Examples:
@@ -79,8 +79,7 @@ def train_command(
     mixup: Annotated[float | None, typer.Option("--mixup", help="Mixup alpha; 0 turns it off.")] = None,
     accumulate: Annotated[int | None, typer.Option("--accumulate", help="Micro-batches per optimiser step.")] = None,
     seed: Annotated[int | None, typer.Option("--seed")] = None,
-    workers: Annotated[int, typer.Option("--workers", help="DataLoader processes decoding videos "
-                                         "(0: decode in the training process).")] = 4,
+    workers: WorkersOpt = 4,
     frames: Annotated[int | None, typer.Option("--frames", help="Frames per clip (default: the protocol's).")] = None,
     size: Annotated[int | None, typer.Option("--size", help="Crop size in pixels (default: the protocol's).")] = None,
     amp: Annotated[bool, typer.Option("--amp/--no-amp", help="Mixed precision on GPU (bf16, else fp16 with "
