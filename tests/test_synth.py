@@ -71,6 +71,15 @@ def test_more_videos_or_more_workers_repeat_the_same_videos(tmp_path: Path) -> N
         assert path.read_bytes() == (tmp_path / "large" / "videos" / path.name).read_bytes()
 
 
+def test_plain_background_is_the_same_grey_in_every_clip(tmp_path: Path) -> None:
+    generate(tmp_path, splits={"train": 6, "validation": 0}, background="plain", **TINY)
+    for path in videos_of(tmp_path):
+        clip, _ = decode(path)
+        pixels = clip.reshape(-1, 3).astype(int)
+        background = np.all(np.abs(pixels - 128) <= 2, axis=1)  # mid-grey, up to the codec's rounding
+        assert 0.5 < background.mean() < 0.99  # mostly background, and the objects are drawn over it
+
+
 def test_annotations_follow_the_ssv2_layout(tmp_path: Path) -> None:
     result = generate(tmp_path, splits={"train": 14, "validation": 5}, **TINY)
     labels = read_json(tmp_path / "something-something-v2-labels.json")
@@ -213,6 +222,7 @@ def test_cli_writes_the_benchmark_and_one_summary_line(tmp_path: Path,
     (["--size", "33"], "--size 33"),
     (["--frames", "3"], "--frames 3"),
     (["--codec", "av1"], "unknown codec 'av1'"),
+    (["--background", "stripes"], "unknown background 'stripes'"),
     (["--train", "-1"], "--train -1"),
 ])
 def test_cli_rejects_bad_settings_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],

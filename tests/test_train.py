@@ -148,8 +148,44 @@ def test_usage_errors(run_cli, synth_root: Path, tmp_path: Path) -> None:
     both = run_cli("train", "--model", "lvit-k400", "--arch", "lvit_tiny", "--dataset", "ssv2", "--root", synth_root,
                    "--out", tmp_path)
     assert both.code == 2 and "exactly one" in both.err
-    uneven = train(run_cli, synth_root, tmp_path / "run", "--accumulate", "3")
-    assert uneven.code == 2 and "--batch-size 8" in uneven.err
+    for args, message in ((["--accumulate", "3"], "--batch-size 8"), (["--optimizer", "rmsprop"], "'rmsprop'"),
+                          (["--clip-grad", "0"], "--clip-grad"), (["--jitter", "28", "40"], "32-pixel crop"),
+                          (["--jitter", "40", "36"], "MIN <= MAX")):
+        refused = train(run_cli, synth_root, tmp_path / "run", *args)
+        errors = [line for line in refused.err.splitlines() if line.startswith("Error:")]
+        assert refused.code == 2 and len(errors) == 1 and message in errors[0], (args, refused.err)
+        assert not (tmp_path / "run" / "log.jsonl").exists()
+
+
+def test_adamw_clipping_and_jitter_train_and_are_recorded(run_cli, synth_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "adamw"
+    result = train(run_cli, synth_root, out, "--epochs", "6", "--optimizer", "adamw", "--lr", "1e-2",
+                   "--clip-grad", "0.5", "--jitter", "32", "36", "--config", "drop_rate=0.0")
+    assert result.code == 0, result.err
+    start = records(out, "start")[0]
+    recipe = start["recipe"]
+    assert (recipe["optimizer"], recipe["clip_grad"], recipe["short_side_jitter"]) == ("adamw", 0.5, [32, 36])
+    # the command recorded in the log (and the exported entry) can be pasted back: options of two values too
+    assert "--jitter 32 36" in start["command"] and "--config embed_dim=32 --config depth=1" in start["command"]
+    # the paper's warm-up starts at a tenth of the peak (SSv2: 0.003 of 0.03); a new --lr keeps that ratio
+    assert recipe["lr"] == 1e-2 and abs(recipe["warmup_start_lr"] - 1e-3) < 1e-12
+    losses = [e["loss"] for e in records(out, "epoch")]
+    assert losses[-1] < losses[0] - 0.2, losses
+
+
+def test_build_optimizer_follows_the_recipe() -> None:
+    from linvit_cli.models import create_model
+    from linvit_cli.train.recipe import SSV2, build_optimizer
+
+    model = create_model("lvit_tiny", num_classes=3, embed_dim=32, depth=1, num_heads=2, head_hidden=32)
+    sgd, _ = build_optimizer(model, SSV2, steps_per_epoch=10)
+    adamw, schedule = build_optimizer(model, SSV2.with_overrides(optimizer="adamw", lr=1e-3), steps_per_epoch=10)
+    assert isinstance(sgd, torch.optim.SGD) and sgd.defaults["nesterov"]
+    assert isinstance(adamw, torch.optim.AdamW)
+    # weights decay, norms, biases and the temporal embedding do not
+    assert [g["weight_decay"] for g in adamw.param_groups] == [SSV2.weight_decay, 0.0]
+    assert any(p is model.temporal_embed for p in adamw.param_groups[1]["params"])
+    assert abs(schedule.get_last_lr()[0] - 1e-4) < 1e-12  # warm-up from a tenth of the peak
 
 
 def _free_port() -> int:

@@ -43,10 +43,12 @@ def command_line(ctx: typer.Context) -> str:
         value = ctx.params[param.name]
         if getattr(param, "is_flag", False):
             words.append(param.opts[0] if value else (param.secondary_opts or param.opts)[0])
-        else:
-            for item in value if isinstance(value, (list, tuple)) else [value]:
-                words += [param.opts[0], str(item)]
+        else:  # a repeatable option gives a list; an option of several values (nargs > 1), a tuple
+            for item in value if getattr(param, "multiple", False) else [value]:
+                words += [param.opts[0], *(map(str, item) if param.nargs != 1 else [str(item)])]
     return shlex.join(words)
+
+
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
 DtypeOpt = Annotated[str, typer.Option("--dtype", help="float32, bfloat16 or float16 (autocast).")]
 ViewsOpt = Annotated[

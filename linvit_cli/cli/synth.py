@@ -30,6 +30,8 @@ def synth_command(
     frames: Annotated[int, typer.Option("--frames", help="Frames per video.")] = 16,
     fps: Annotated[int, typer.Option("--fps", help="Frame rate stored in the files.")] = 12,
     codec: Annotated[str, typer.Option("--codec", help="h264 (MP4) or vp9 (WebM).")] = "h264",
+    background: Annotated[str, typer.Option("--background", help="random (a random colour, flat, graded or "
+                                            "blotchy) or plain (the same mid-grey in every clip).")] = "random",
     classes: Annotated[
         str | None,
         typer.Option("--classes", help="Comma-separated class names, in label order (default: all twelve; "
@@ -54,10 +56,11 @@ def synth_command(
                   transient=True, disable=not console.stderr.is_terminal) as bar:
         task = bar.add_task("synth", total=train + validation)
         annotations = generate(out_dir, splits={"train": train, "validation": validation}, seed=seed,
-                               size=size, frames=frames, fps=fps, codec=codec, classes=names,
+                               size=size, frames=frames, fps=fps, codec=codec, background=background, classes=names,
                                workers=workers, progress=lambda: bar.advance(task))
     labels = len((out_dir / "labels.txt").read_text().splitlines())
     console.stderr.print(
         f"wrote {len(annotations['train'])} train + {len(annotations['validation'])} validation videos "
-        f"({labels} classes, {size}x{size}, {frames} frames at {fps} fps, {codec}) to {out_dir} "
+        f"({labels} classes, {size}x{size}, {frames} frames at {fps} fps, {codec}, {background} background) "
+        f"to {out_dir} "
         f"in {time.perf_counter() - started:.1f} s", markup=False, highlight=False)

@@ -78,6 +78,14 @@ def train_command(
     label_smoothing: Annotated[float | None, typer.Option("--label-smoothing")] = None,
     mixup: Annotated[float | None, typer.Option("--mixup", help="Mixup alpha; 0 turns it off.")] = None,
     accumulate: Annotated[int | None, typer.Option("--accumulate", help="Micro-batches per optimiser step.")] = None,
+    optimizer: Annotated[str | None, typer.Option("--optimizer", help="sgd (Nesterov, the paper's) or adamw "
+                                                  "(for small models trained from scratch).")] = None,
+    clip_grad: Annotated[float | None, typer.Option("--clip-grad", help="Clip the gradient norm of each "
+                                                    "optimiser step to this value (default: no clipping).")] = None,
+    jitter: Annotated[tuple[int, int] | None, typer.Option("--jitter", metavar="MIN MAX", help="Short side of "
+                                                           "training frames, drawn per clip in [MIN, MAX] before "
+                                                           "the random crop (default: the paper's 256-320 for "
+                                                           "224-pixel crops, scaled to --size).")] = None,
     seed: Annotated[int | None, typer.Option("--seed")] = None,
     workers: WorkersOpt = 4,
     frames: Annotated[int | None, typer.Option("--frames", help="Frames per clip (default: the protocol's).")] = None,
@@ -135,8 +143,12 @@ def train_command(
         dataset, root, label_names, annotations=val_annotations, split="validation", label_file=labels)
     recipe = default_recipe(dataset, protocol.crop).with_overrides(
         epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, warmup_epochs=warmup_epochs,
-        label_smoothing=label_smoothing, mixup=mixup, accumulate=accumulate, seed=seed)
+        label_smoothing=label_smoothing, mixup=mixup, accumulate=accumulate, optimizer=optimizer,
+        clip_grad=clip_grad, short_side_jitter=jitter, seed=seed)
     recipe.check()
+    if recipe.short_side_jitter[0] < protocol.crop:
+        raise UsageError(f"--jitter {' '.join(map(str, recipe.short_side_jitter))} goes below the "
+                         f"{protocol.crop}-pixel crop; use MIN >= {protocol.crop}")
     if workers < 0:
         raise UsageError(f"--workers {workers} must be 0 or more")
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import LinvitError, UsageError
 from .classes import MotionClass, select
-from .render import compose, render
+from .render import BACKGROUNDS, Background, compose, render
 
 Codec = Literal["h264", "vp9"]
 
@@ -94,11 +94,12 @@ class _Job:
     frames: int
     fps: int
     codec: Codec
+    background: Background
 
     def __call__(self, split: str, index: int) -> dict[str, object]:
         """Render, encode and annotate one video."""
         cls = self.classes[class_index(self.seed, split, index, len(self.classes))]
-        scene = compose(cls, clip_rng(self.seed, split, index), self.frames)
+        scene = compose(cls, clip_rng(self.seed, split, index), self.frames, self.background)
         vid = video_id(split, index)
         path = self.videos / f"{vid}.{_ENCODERS[self.codec][1]}"
         encode(path, render(scene, self.size), self.fps, self.codec)
@@ -106,7 +107,7 @@ class _Job:
 
 
 def _check(splits: Mapping[str, int], seed: int, size: int, frames: int, fps: int, codec: str,
-           workers: int) -> None:
+           background: str, workers: int) -> None:
     """Refuse settings that cannot make a usable benchmark, before any file is written."""
     if seed < 0:
         raise UsageError(f"--seed {seed} must be zero or positive")
@@ -124,6 +125,8 @@ def _check(splits: Mapping[str, int], seed: int, size: int, frames: int, fps: in
         raise UsageError(f"--fps {fps} must be a positive whole number")
     if codec not in _ENCODERS:
         raise UsageError(f"unknown codec {codec!r}; choose from {', '.join(_ENCODERS)}")
+    if background not in BACKGROUNDS:
+        raise UsageError(f"unknown background {background!r}; choose from {', '.join(BACKGROUNDS)}")
     if workers < 1:
         raise UsageError(f"--workers {workers} must be at least 1")
 
@@ -137,6 +140,7 @@ def generate(
     frames: int = 16,
     fps: int = 12,
     codec: Codec = "h264",
+    background: Background = "random",
     classes: Sequence[str] | None = None,
     workers: int = 1,
     progress: Callable[[], None] | None = None,
@@ -144,17 +148,18 @@ def generate(
     """Write `videos/{id}.mp4|webm`, the SSv2 annotation and label files and `labels.txt` under `out_dir`.
 
     `splits` maps "train" and/or "validation" to a number of videos; `classes` picks class names (in label
-    order; default all). `progress` is called once per finished video. Returns each split's annotations.
+    order; default all); `background` is "random" or "plain" (see `render`). `progress` is called once per
+    finished video. Returns each split's annotations.
     Annotation files are written last, so an interrupted run never lists a video that is not there.
     """
-    _check(splits, seed, size, frames, fps, codec, workers)
+    _check(splits, seed, size, frames, fps, codec, background, workers)
     encoder = _ENCODERS[codec][0]
     if encoder not in av.codecs_available:
         raise LinvitError(f"this PyAV build has no {encoder} encoder (--codec {codec}); try the other codec")
     chosen = select(classes)
     videos = out_dir / "videos"
     videos.mkdir(parents=True, exist_ok=True)
-    job = _Job(videos, chosen, seed, size, frames, fps, codec)
+    job = _Job(videos, chosen, seed, size, frames, fps, codec, background)
     annotations: dict[str, list[dict[str, object]]] = {}
     with ExitStack() as stack:
         run: Callable[..., Iterable[dict[str, object]]] = map

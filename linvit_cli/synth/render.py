@@ -2,8 +2,11 @@
 
 Everything here is drawn the same way for every class and is unchanged by playing a clip backwards
 (distractors drift at constant velocity about a random midpoint, backgrounds are still), so appearance
-carries no hint of the class. Shapes are given as signed distance functions, which makes anti-aliasing a
-clip of the distance at the pixel centre and lets one code path draw any shape at any size and angle.
+carries no hint of the class. Backgrounds are "random" (a random colour, flat, graded or blotchy) or
+"plain" (the same mid-grey in every clip, which normalises to zero under mean = std = 0.5): the second
+removes the one nuisance that keeps a small LViT trained from scratch at chance (benchmarks/ablation.md).
+Shapes are given as signed distance functions, which makes anti-aliasing a clip of the distance at the
+pixel centre and lets one code path draw any shape at any size and angle.
 """
 
 from __future__ import annotations
@@ -12,10 +15,15 @@ import colorsys
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from .classes import MotionClass, Track
+
+Background = Literal["random", "plain"]
+BACKGROUNDS: tuple[str, ...] = ("random", "plain")
+PLAIN = np.full((1, 1, 3), 0.5)
 
 Distance = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """Signed distance (negative inside) of a shape lying within the unit disc, pointing along +x."""
@@ -108,11 +116,13 @@ def _distractor(rng: np.random.Generator, frames: int, background: np.ndarray) -
     return Sprite(str(rng.choice(list(SHAPES))), _vivid(rng, background), track)
 
 
-def compose(motion: MotionClass, rng: np.random.Generator, frames: int) -> Scene:
-    """A random scene showing `motion`: flat, gradient or blotchy background, 0-3 distractors."""
+def compose(motion: MotionClass, rng: np.random.Generator, frames: int, background: Background = "random") -> Scene:
+    """A random scene showing `motion`: a random (flat, graded or blotchy) or plain grey background, and
+    0-3 distractors whose colours, like the objects', stand out from that background."""
     cells = int(rng.choice([1, 2, 4]))
     base = np.array(colorsys.hsv_to_rgb(rng.uniform(), rng.uniform(0.0, 0.6), rng.uniform(0.1, 0.9)))
-    background = np.clip(base + rng.normal(0.0, 0.12, size=(cells, cells, 3)), 0.0, 1.0)
+    drawn = np.clip(base + rng.normal(0.0, 0.12, size=(cells, cells, 3)), 0.0, 1.0)
+    background = PLAIN if background == "plain" else drawn
     objects = tuple(Sprite(str(rng.choice(list(SHAPES))), _vivid(rng, background), track)
                     for track in motion.tracks(rng, frames))
     distractors = tuple(_distractor(rng, frames, background) for _ in range(rng.integers(0, 4)))

@@ -264,6 +264,9 @@ class _Run:
                 last = k == recipe.accumulate - 1
                 with nullcontext() if last or not self.ctx.active else model.no_sync():
                     totals += self.forward_backward(batch, (self.epoch * self.steps + step) * recipe.accumulate + k)
+            if recipe.clip_grad is not None:
+                self.scaler.unscale_(self.optimizer)
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), recipe.clip_grad)
             self.scaler.step(self.optimizer)
             self.scaler.update()
             self.optimizer.zero_grad(set_to_none=True)

@@ -3,13 +3,17 @@
 SGD with Nesterov momentum 0.9; the learning rate rises linearly from `warmup_start_lr` to `lr` over the
 warm-up epochs, then follows a cosine to zero at the last step; no weight decay on norms, biases and the
 parameters a model names in `no_weight_decay()`; label-smoothed cross-entropy on mixup targets.
+
+The paper's SGD recipe fine-tunes an ImageNet-initialised backbone. A small model trained from scratch
+does not leave chance with it on the synthetic benchmark (SGD at lr 0.1 stays at ln K for 2,000 steps
+where AdamW at 2e-3 reaches 80%), so AdamW and gradient clipping are options.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +38,8 @@ class Recipe:
         mixup: Beta(alpha, alpha) mixing of clip pairs; 0 turns it off.
         short_side_jitter: (min, max) short side frames are resized to before the random crop.
         flip: random horizontal flips (off for SSv2, whose classes name directions).
+        optimizer: "sgd" (Nesterov, the paper's) or "adamw" (betas 0.9, 0.999).
+        clip_grad: largest gradient norm per optimiser step; None does not clip (the paper's).
         seed: model initialisation, data order, augmentation.
     """
 
@@ -49,11 +55,20 @@ class Recipe:
     short_side_jitter: tuple[int, int]
     momentum: float = 0.9
     accumulate: int = 1
+    optimizer: Literal["sgd", "adamw"] = "sgd"
+    clip_grad: float | None = None
     seed: int = 0
 
     def with_overrides(self, **changes: Any) -> Recipe:
-        """This recipe with the given fields changed; None leaves a field as it is."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+        """This recipe with the given fields changed; None leaves a field as it is.
+
+        A new `lr` scales `warmup_start_lr` with it (unless that is given too), so the warm-up still starts
+        at the same fraction of the peak.
+        """
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if "lr" in changes and "warmup_start_lr" not in changes:
+            changes["warmup_start_lr"] = self.warmup_start_lr * changes["lr"] / self.lr
+        return replace(self, **changes)
 
     def check(self) -> None:
         """Refuse settings that cannot train, naming the option."""
@@ -64,6 +79,16 @@ class Recipe:
             raise UsageError("--lr must be positive; --weight-decay, --warmup-epochs and --mixup not negative")
         if not 0 <= self.label_smoothing < 1:
             raise UsageError(f"--label-smoothing must be in [0, 1), not {self.label_smoothing}")
+        if self.optimizer not in OPTIMIZERS:
+            raise UsageError(f"--optimizer '{self.optimizer}' is not one of {', '.join(OPTIMIZERS)}")
+        if self.clip_grad is not None and self.clip_grad <= 0:
+            raise UsageError(f"--clip-grad must be positive, not {self.clip_grad}")
+        low, high = self.short_side_jitter
+        if not 0 < low <= high:
+            raise UsageError(f"--jitter {low} {high} must be two sizes with MIN <= MAX")
+
+
+OPTIMIZERS = ("sgd", "adamw")
 
 
 # The authors' configs (LVIT_SPEC.md section C). Jitter [256, 320] is for 224-pixel crops; `for_crop` scales it.
@@ -111,10 +136,14 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
 
 
 def build_optimizer(model: nn.Module, recipe: Recipe, steps_per_epoch: int,
-                    ) -> tuple[torch.optim.SGD, torch.optim.lr_scheduler.LambdaLR]:
-    """SGD (Nesterov) over `param_groups` and its per-step warm-up + cosine schedule."""
-    optimizer = torch.optim.SGD(param_groups(model, recipe.weight_decay), lr=recipe.lr,
-                                momentum=recipe.momentum, nesterov=True)
+                    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """SGD (Nesterov) or AdamW over `param_groups` and its per-step warm-up + cosine schedule."""
+    groups = param_groups(model, recipe.weight_decay)
+    optimizer: torch.optim.Optimizer
+    if recipe.optimizer == "adamw":
+        optimizer = torch.optim.AdamW(groups, lr=recipe.lr)
+    else:
+        optimizer = torch.optim.SGD(groups, lr=recipe.lr, momentum=recipe.momentum, nesterov=True)
     schedule = WarmupCosine(total_steps=recipe.epochs * steps_per_epoch,
                             warmup_steps=round(recipe.warmup_epochs * steps_per_epoch),
                             start_factor=recipe.warmup_start_lr / recipe.lr)

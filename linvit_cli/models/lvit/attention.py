@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from torch import Tensor, nn
 
 
@@ -17,14 +19,19 @@ class VideoAttention(nn.Module):
         mixer: `LinearAttention` or `SoftmaxAttention`.
         fixation: `FeatureFixation` or `NoFixation`.
         shift: `TemporalShift`, `SpatialShift` or `NoShift`.
+        chunk_tokens: in evaluation, the sequences after the shift are mixed and projected about this many
+            tokens at a time. Each sequence is independent once k and v hold their neighbours' channels, so
+            the result is the same, and the kernel, gate and mixing passes work on slices that stay in cache
+            instead of streaming the whole clip through memory again for each pass.
     """
 
     def __init__(self, dim: int, num_heads: int, *, mixer: nn.Module, fixation: nn.Module,
-                 shift: nn.Module) -> None:
+                 shift: nn.Module, chunk_tokens: int = 4096) -> None:
         super().__init__()
         if dim % num_heads:
             raise ValueError(f"embed_dim {dim} is not divisible by num_heads {num_heads}")
         self.num_heads = num_heads
+        self.chunk_tokens = chunk_tokens
         self.qkv = nn.Linear(dim, 3 * dim)
         self.shift = shift
         self.fixation = fixation
@@ -32,11 +39,21 @@ class VideoAttention(nn.Module):
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x: Tensor, grid: tuple[int, int, int]) -> Tensor:
-        # x: (batch, n, C); grid = (T, H, W) tells the shift how the batch axis is laid out
+        # x: (batch, n, C) sequences; grid = (T, H, W) tells the shift how the batch axis is laid out
         b, n, c = x.shape
         qkv = self.qkv(x).view(b, n, 3, c)
-        kv = self.shift(qkv[:, :, 1:], grid).view(b, n, 2, self.num_heads, -1)  # B n 2 h e
-        q = qkv[:, :, 0].view(b, n, self.num_heads, -1)  # B n h e
-        k, v = kv.unbind(2)
+        self.shift(qkv[:, :, 1:], grid)  # in place: k and v borrow channels from their neighbours
+        chunks = math.ceil(b * n / self.chunk_tokens)
+        if self.training or chunks <= 1:
+            return self.proj(self._mix(qkv))
+        out = x.new_empty(b, n, c)
+        for part, sequences in zip(out.chunk(chunks), qkv.chunk(chunks), strict=True):
+            part.copy_(self.proj(self._mix(sequences)))
+        return out
+
+    def _mix(self, qkv: Tensor) -> Tensor:
+        """Kernel, feature fixation and token mixing of shifted (batch, n, 3, C) projections -> (batch, n, C)."""
+        b, n, _, c = qkv.shape
+        q, k, v = qkv.view(b, n, 3, self.num_heads, -1).unbind(2)  # B n h e each
         q, k = self.fixation(self.mixer.feature_map(q), self.mixer.feature_map(k), v)
-        return self.proj(self.mixer(q, k, v).reshape(b, n, c))
+        return self.mixer(q, k, v).reshape(b, n, c)

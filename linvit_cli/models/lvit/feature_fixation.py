@@ -27,7 +27,7 @@ class FeatureFixation(nn.Module):
 
     def forward(self, q: Tensor, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
         # q, k, v: B n h e
-        ratio = torch.sigmoid(self.gate(torch.cat([q, k, v], dim=-1)))  # B n h (e or 2e)
+        ratio = self.gate(torch.cat([q, k, v], dim=-1)).sigmoid_()  # B n h (e or 2e)
         return q * ratio[..., : self.head_dim], k * ratio[..., -self.head_dim :]
 
 
