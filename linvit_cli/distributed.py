@@ -81,10 +81,15 @@ def init_distributed(device: str | None) -> tuple[DistContext, torch.device]:
 
 @contextmanager
 def distributed(device: str | None) -> Iterator[tuple[DistContext, torch.device]]:
-    """`init_distributed`, and the process group torn down when the block ends (also on errors)."""
+    """`init_distributed`, and the process group torn down when the block ends (also on errors).
+
+    After a normal end the ranks meet at a barrier first: a rank that tore down its links while another was
+    still talking to it would abort that one (gloo's threads terminate the process).
+    """
     ctx, chosen = init_distributed(device)
     try:
         yield ctx, chosen
+        ctx.barrier()
     finally:
         if ctx.active and dist.is_initialized():
             dist.destroy_process_group()

@@ -315,7 +315,7 @@ def test_all_skips_unpublished_and_tries_every_model(tmp_path, hub, hub_env, tin
 @pytest.mark.parametrize(("args", "message"), [
     ((), "name the models to download, or pass --all (not both)"),
     (("videomamba-s16-k400-f16", "--all"), "name the models to download, or pass --all (not both)"),
-    (("no-such-model",), "unknown model 'no-such-model'; known models: lvit-k400, lvit-k600, lvit-ssv2,"),
+    (("no-such-model",), "unknown model 'no-such-model'; known models: lvit-demo, lvit-k400, lvit-k600,"),
     (("lvit-k400",), "no published weights for lvit-k400"),
     (("videomamba-s16-k400-f16", "--force", "--offline"), "--force downloads again and --offline forbids"),
 ])

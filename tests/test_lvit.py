@@ -244,13 +244,15 @@ def test_cuda_matches_cpu_reference(fixture, reference_x):
 
 
 def test_chunked_evaluation_equals_one_pass():
-    """Eval runs spatial attention and MLP 16 frames at a time, and mixes each attention's sequences in
-    chunks of tokens after the shift; training runs the clip in one pass."""
+    """Eval runs spatial attention and MLP 16 frames at a time, mixes each attention's sequences in slices
+    of about `chunk_tokens` tokens after the shift and runs the MLP a few frames at a time; training runs
+    the clip in one pass. Both give the same logits."""
     torch.manual_seed(0)
     model = create_model("lvit_tiny", num_classes=4, drop_rate=0.0, share_gate=False).double()
     assert model.blocks[0].frame_chunk == 16
-    for block in model.blocks:  # 48 frames x 16 cells x 2 clips: 1536 tokens, in 7 uneven chunks
-        block.temporal_attn.chunk_tokens = block.spatial_attn.chunk_tokens = 250
+    for block in model.blocks:  # 2 clips x 48 frames x 16 cells; every split leaves a shorter last slice
+        block.temporal_attn.chunk_tokens = block.spatial_attn.chunk_tokens = 250  # 5 and 15 sequences
+        block.mlp.frames_per_pass = 3  # of 32 frames per 16-frame chunk of 2 clips
     x = torch.randn(2, 3, 48, 32, 32, dtype=torch.float64)
     with torch.no_grad():
         chunked = model.eval()(x)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 from torch import Tensor, nn
+
+from ..layers import in_slices
 
 
 class VideoAttention(nn.Module):
@@ -20,13 +20,13 @@ class VideoAttention(nn.Module):
         fixation: `FeatureFixation` or `NoFixation`.
         shift: `TemporalShift`, `SpatialShift` or `NoShift`.
         chunk_tokens: in evaluation, the sequences after the shift are mixed and projected about this many
-            tokens at a time. Each sequence is independent once k and v hold their neighbours' channels, so
-            the result is the same, and the kernel, gate and mixing passes work on slices that stay in cache
-            instead of streaming the whole clip through memory again for each pass.
+            tokens at a time (`in_slices`): each sequence is independent once k and v hold their
+            neighbours' channels, so the result is the same, and the kernel, gate and mixing passes work on
+            slices that stay in cache.
     """
 
     def __init__(self, dim: int, num_heads: int, *, mixer: nn.Module, fixation: nn.Module,
-                 shift: nn.Module, chunk_tokens: int = 4096) -> None:
+                 shift: nn.Module, chunk_tokens: int = 1024) -> None:
         super().__init__()
         if dim % num_heads:
             raise ValueError(f"embed_dim {dim} is not divisible by num_heads {num_heads}")
@@ -43,13 +43,9 @@ class VideoAttention(nn.Module):
         b, n, c = x.shape
         qkv = self.qkv(x).view(b, n, 3, c)
         self.shift(qkv[:, :, 1:], grid)  # in place: k and v borrow channels from their neighbours
-        chunks = math.ceil(b * n / self.chunk_tokens)
-        if self.training or chunks <= 1:
+        if self.training:
             return self.proj(self._mix(qkv))
-        out = x.new_empty(b, n, c)
-        for part, sequences in zip(out.chunk(chunks), qkv.chunk(chunks), strict=True):
-            part.copy_(self.proj(self._mix(sequences)))
-        return out
+        return in_slices(lambda sequences: self.proj(self._mix(sequences)), qkv, max(1, self.chunk_tokens // n))
 
     def _mix(self, qkv: Tensor) -> Tensor:
         """Kernel, feature fixation and token mixing of shifted (batch, n, 3, C) projections -> (batch, n, C)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..layers import in_slices
+
 
 class ConvMlp(nn.Module):
     """fc1 -> depthwise 3x3 conv over the token grid of each frame -> GELU -> fc2 (PVTv2-style).
@@ -14,18 +16,29 @@ class ConvMlp(nn.Module):
     Args:
         dim: channels C.
         hidden: hidden channels (4C in the paper).
+        frames_per_pass: frames per pass in evaluation (`in_slices`). The convolution sees one frame at a
+            time, so frames are independent; a few at a time keep the 4C-wide hidden activations in cache
+            and out of the peak memory.
     """
 
-    def __init__(self, dim: int, hidden: int) -> None:
+    def __init__(self, dim: int, hidden: int, frames_per_pass: int = 2) -> None:
         super().__init__()
+        self.frames_per_pass = frames_per_pass
         self.fc1 = nn.Linear(dim, hidden)
         self.dwconv = nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden)
         self.fc2 = nn.Linear(hidden, dim)
 
     def forward(self, x: Tensor, grid: tuple[int, int, int]) -> Tensor:
         # x: (B, T, N, C)
-        b, t, n, _ = x.shape
+        b, t, n, c = x.shape
+        frames = x.reshape(b * t, n, c)
+        if self.training:
+            return self._frames(frames, grid).view(b, t, n, -1)
+        return in_slices(lambda part: self._frames(part, grid), frames, self.frames_per_pass).view(b, t, n, -1)
+
+    def _frames(self, x: Tensor, grid: tuple[int, int, int]) -> Tensor:
+        # x: (frames, N, C)
         _, height, width = grid
-        h = self.fc1(x).view(b * t, height, width, -1).permute(0, 3, 1, 2)  # B*T hid H W, channels-last
-        h = self.dwconv(h).permute(0, 2, 3, 1).reshape(b, t, n, -1)  # B T N hid
+        h = self.fc1(x).view(len(x), height, width, -1).permute(0, 3, 1, 2)  # F hid H W, channels-last
+        h = self.dwconv(h).permute(0, 2, 3, 1).flatten(1, 2)  # F N hid
         return self.fc2(F.gelu(h))
