@@ -67,7 +67,6 @@ def measure(name: str, frames: int, device: str, repeat: int) -> dict:
     import resource
 
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
 
     model, x = build(name, frames)
     model = model.eval().to(device)
@@ -86,6 +85,8 @@ def measure(name: str, frames: int, device: str, repeat: int) -> dict:
             peak_mb = torch.cuda.max_memory_allocated() / 2**20
         else:
             peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        from torch.utils.flop_counter import FlopCounterMode  # imported late: its modules add to the RSS
+
         counter = FlopCounterMode(display=False)
         with counter:
             run()

@@ -215,6 +215,15 @@ def test_offline_without_cache_is_one_line_exit_1(tmp_path, run_cli):
     ]
 
 
+def test_classify_without_the_default_weights_points_to_the_demo_model(tmp_path, run_cli):
+    clip = Path(__file__).parents[1] / "examples" / "up.webm"
+    done = run_cli("classify", clip, "--offline", "--cache-dir", tmp_path)
+    assert done.code == 1
+    [line] = errors(done.err)
+    assert line.startswith("Error: weights for 'videomamba-s16-k400-f16' (")
+    assert line.endswith("or classify offline now with the demo model in the package: --model lvit-demo")
+
+
 def test_hf_hub_offline_without_cache_names_the_variable(tmp_path, hub, hub_env):
     reg = registry(tmp_path, ("test-tiny-f4", REPO, TINY, None))
     done = linvit({**hub_env, "HF_HUB_OFFLINE": "1"}, "download-weights", "test-tiny-f4", "--registry", reg)

@@ -51,7 +51,7 @@ def classify_command(
 ) -> None:
     """Classify videos and print the top labels of each (exit code 1 if any file could not be read)."""
     from ..classifier import Classifier, expand_inputs, failure, parse_views
-    from ..errors import UsageError
+    from ..errors import HubError, UsageError
     from ..registry.load import load_registry
 
     if as_json and as_jsonl:
@@ -59,9 +59,16 @@ def classify_command(
     chosen_views = parse_views(views, fast)
     arguments = [line.strip() for line in sys.stdin if line.strip()] if inputs == ["-"] else inputs
     items = list(expand_inputs(arguments))
-    classifier = Classifier(model, weights=weights, registry=load_registry(registry), device=device, dtype=dtype,
-                            views=chosen_views, view_batch=view_batch, top_k=top_k, offline=offline,
-                            cache_dir=cache_dir)
+    try:
+        classifier = Classifier(model, weights=weights, registry=load_registry(registry), device=device,
+                                dtype=dtype, views=chosen_views, view_batch=view_batch, top_k=top_k,
+                                offline=offline, cache_dir=cache_dir)
+    except HubError as err:
+        if model is not None:
+            raise
+        # the default model's weights are out of reach: say how to work offline, never switch silently
+        raise HubError(f"{err}; or classify offline now with the demo model in the package: --model lvit-demo"
+                       ) from err
     records = []
     with console.progress(total=len(items), enabled=len(items) > 1 and not (as_json or as_jsonl)) as advance:
         for item in items:
