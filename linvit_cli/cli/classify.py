@@ -67,8 +67,8 @@ def classify_command(
         if model is not None:
             raise
         # the default model's weights are out of reach: say how to work offline, never switch silently
-        raise HubError(f"{err}; or classify offline now with the demo model in the package: --model lvit-demo"
-                       ) from err
+        hint = "or classify offline now with the demo model in the package: --model lvit-demo"
+        raise HubError(f"{err}; {hint}") from err
     records = []
     with console.progress(total=len(items), enabled=len(items) > 1 and not (as_json or as_jsonl)) as advance:
         for item in items:
