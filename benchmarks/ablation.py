@@ -6,7 +6,7 @@ off through `--config`; all get the same data, recipe, number of steps and seeds
 data, so no test clip was seen in training. Runs are resumable: a finished run (its weights.toml and
 eval report exist) is read back, not trained again, so an interrupted ablation continues where it stopped.
 
-    python benchmarks/ablation.py --out bench-out/ablation                      # plain backgrounds, seeds 0-2
+    python benchmarks/ablation.py --out bench-out/ablation                      # plain backgrounds, seeds 0-4
     python benchmarks/ablation.py --out bench-out/ablation-random --background random
     python benchmarks/ablation.py --out bench-out/ablation --markdown benchmarks/ablation-table.md
 
@@ -127,7 +127,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="Folder for data, runs and results.json.")
     parser.add_argument("--background", choices=("plain", "random"), default="plain")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--variants", nargs="+", choices=[v.name for v in VARIANTS], default=None)
     parser.add_argument("--train", type=int, default=4800)
     parser.add_argument("--validation", type=int, default=600)
