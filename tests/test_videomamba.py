@@ -14,6 +14,8 @@ from linvit_cli import load_model
 from linvit_cli.errors import CheckpointError
 from linvit_cli.models import create_model
 from linvit_cli.models.checkpoint import save_safetensors
+from linvit_cli.models.layers import softplus
+from linvit_cli.models.videomamba.causal_conv import causal_depthwise_conv
 from linvit_cli.models.videomamba.convert import checkpoint_filter
 from linvit_cli.models.videomamba.selective_scan import selective_scan, selective_scan_reference
 
@@ -198,6 +200,42 @@ def test_chunked_scan_gradients_match_the_step_by_step_scan(chunk, per_block):
     slow = torch.autograd.grad((selective_scan_reference(*inputs) * weights).sum(), inputs)
     for a, b in zip(fast, slow, strict=True):
         assert max_diff(a, b) < 1e-10 * (1 + b.abs().max().item())
+
+
+# --- the mixer's other pieces against PyTorch's own ------------------------------------------------------
+
+
+@pytest.mark.parametrize("length", [1, 3, 4, 9])
+def test_causal_conv_matches_a_padded_depthwise_conv1d(length):
+    """Two directions with their own weights in one call, as the mixer does; K = 4, so length 1 and 3 check
+    that the taps before the first token see zeros."""
+    torch.manual_seed(0)
+    convs = [torch.nn.Conv1d(6, 6, 4, groups=6, padding=3).double() for _ in range(2)]
+    x = torch.randn(2, 3, length, 6, dtype=torch.float64)  # direction, batch, L, D
+    taps = torch.stack([conv.weight.squeeze(1).t() for conv in convs]).unsqueeze(1)
+    bias = torch.stack([conv.bias for conv in convs]).unsqueeze(1)
+    with torch.no_grad():
+        ours = causal_depthwise_conv(x, taps, bias)
+        theirs = torch.stack([conv(part.transpose(1, 2))[..., :length].transpose(1, 2)
+                              for conv, part in zip(convs, x, strict=True)])
+    assert max_diff(ours, theirs) < 1e-14
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_softplus_matches_torch_to_two_units_in_the_last_place(dtype):
+    x = torch.cat([torch.linspace(-120, 120, 24001, dtype=torch.float64),
+                   torch.tensor([-1e4, -104.0, -88.0, -17.0, -1e-9, 0.0, 1e-9, 19.999, 20.0, 20.001, 1e4])])
+    x = x.to(dtype).view(-1, 12)  # rows: the work is sliced by rows
+    expected = F.softplus(x)
+    with torch.inference_mode():
+        ours = softplus(x)
+        special = torch.tensor([[math.nan, math.inf, -math.inf]])
+        torch.testing.assert_close(softplus(special), F.softplus(special), rtol=0, atol=0, equal_nan=True)
+    relative = (ours - expected).abs() / expected.abs().clamp_min(torch.finfo(dtype).tiny)
+    assert relative.max().item() <= 2 * torch.finfo(dtype).eps
+    grads = [torch.autograd.grad(f(leaf).sum(), leaf)[0]  # training takes torch's path, gradient included
+             for f, leaf in ((softplus, x.clone().requires_grad_()), (F.softplus, x.clone().requires_grad_()))]
+    assert torch.equal(*grads)
 
 
 # --- full-size models: parameter counts, the authors' key set ---------------------------------------------

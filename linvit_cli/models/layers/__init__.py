@@ -2,5 +2,6 @@
 
 from .drop import DropPath
 from .slices import in_slices
+from .softplus import softplus
 
-__all__ = ["DropPath", "in_slices"]
+__all__ = ["DropPath", "in_slices", "softplus"]

@@ -7,37 +7,35 @@ projections to (delta, B, C), its own A and its own D. Their sum, not their mean
 Three traps of the authors' stack are avoided here (WEIGHTS.md section 7): their slow path drops the
 backward scan, upstream `mamba_ssm` has no backward weights at all, and the gate applies to the D skip
 too: a direction's output is (scan + D u) * SiLU(z).
+
+The two directions run side by side: the tokens are reversed once for the backward direction and stacked
+under the forward ones, and from there every stage (convolution, projections, step sizes, scan, D skip)
+is one operation over both, each direction with its own weights.
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..layers import softplus
+from .causal_conv import causal_depthwise_conv
 from .selective_scan import selective_scan
 
 
-class ScanInputs(NamedTuple):
-    """What one direction feeds the selective scan, every sequence tensor in that direction's order."""
-
-    u: Tensor  # B L D: convolved and activated input
-    delta: Tensor  # B L D: positive step sizes
-    A: Tensor  # D N: negative decay rates
-    B: Tensor  # B L N: how each token writes into the state
-    C: Tensor  # B L N: how each token reads the state
-
-
 class SelectiveSSM(nn.Module):
-    """One scan direction: causal conv, the selection (delta, B, C from the token), A and the D skip.
+    """The weights of one scan direction: causal conv, the selection (delta, B, C from the token), A, D.
+
+    `BidirectionalMamba` applies both directions' weights together; `conv` keeps the layout of the
+    checkpoints' nn.Conv1d, (D, 1, K), while the convolution itself runs in `causal_depthwise_conv`.
 
     Args:
         d_inner: channels D of the scanned sequence.
         d_state: state size N per channel.
-        d_conv: width of the causal depthwise convolution.
+        d_conv: width K of the causal depthwise convolution.
         dt_rank: rank R of the low-rank projection that produces delta.
     """
 
@@ -45,8 +43,7 @@ class SelectiveSSM(nn.Module):
         super().__init__()
         self.d_state = d_state
         self.dt_rank = dt_rank
-        # padded on both ends and cut to the first L outputs: output t sees inputs t-3 .. t only
-        self.conv = nn.Conv1d(d_inner, d_inner, d_conv, groups=d_inner, padding=d_conv - 1)
+        self.conv = nn.Conv1d(d_inner, d_inner, d_conv, groups=d_inner)
         self.selection_proj = nn.Linear(d_inner, dt_rank + 2 * d_state, bias=False)
         self.delta_proj = nn.Linear(dt_rank, d_inner)
         self.A_log = nn.Parameter(torch.empty(d_inner, d_state))
@@ -63,20 +60,6 @@ class SelectiveSSM(nn.Module):
             nn.init.uniform_(self.delta_proj.weight, -bound, bound)
             dt = torch.empty_like(self.delta_proj.bias).uniform_(math.log(dt_min), math.log(dt_max)).exp()
             self.delta_proj.bias.copy_(dt + torch.log(-torch.expm1(-dt)))  # softplus^-1(dt)
-
-    def scan_inputs(self, x: Tensor) -> ScanInputs:
-        """Scan inputs from x (B, L, D), given in the order this direction reads the tokens."""
-        length = x.shape[1]
-        # the convolution wants (B, D, L); everything after it reads u by token, so it is made contiguous
-        u = F.silu(self.conv(x.transpose(1, 2))[..., :length]).transpose(1, 2).contiguous()  # B D L -> B L D
-        dt, B, C = self.selection_proj(u).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
-        delta = F.softplus(self.delta_proj(dt))  # B L D
-        A = -torch.exp(self.A_log.to(torch.promote_types(self.A_log.dtype, torch.float32)))
-        return ScanInputs(u, delta, A, B, C)
-
-    def gate(self, y: Tensor, u: Tensor, z: Tensor) -> Tensor:
-        """This direction's output: the scan plus the D skip, both gated by SiLU(z)."""
-        return (y + u * self.D) * F.silu(z)
 
 
 class BidirectionalMamba(nn.Module):
@@ -100,20 +83,44 @@ class BidirectionalMamba(nn.Module):
         self.backward_ssm = SelectiveSSM(d_inner, d_state, d_conv, dt_rank)
         self.out_proj = nn.Linear(d_inner, dim, bias=False)
 
+    def ungated(self, hidden: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Each direction's scan plus its D skip, both (B, L, D) in token order, and the gate input z."""
+        x, z = self.in_proj(hidden).chunk(2, dim=-1)  # B L D each
+        batch, length, channels = x.shape
+        both = (self.forward_ssm, self.backward_ssm)
+        per_direction = (2, batch, length, channels)
+        # 2 B L D: the forward direction's tokens, then the backward direction's, last token first
+        tokens = torch.cat([x, x.flip(1)]).view(per_direction)
+        taps = torch.stack([ssm.conv.weight.squeeze(1).t() for ssm in both]).unsqueeze(1)  # 2 1 K D
+        bias = torch.stack([ssm.conv.bias for ssm in both]).unsqueeze(1)  # 2 1 D
+        u = F.silu(causal_depthwise_conv(tokens, taps, bias)).view(2, batch * length, channels)
+        rank, n = self.forward_ssm.dt_rank, self.forward_ssm.d_state
+        dt, B, C = linear_pair(u, [ssm.selection_proj for ssm in both]).split([rank, n, n], dim=-1)
+        delta = softplus(linear_pair(dt, [ssm.delta_proj for ssm in both]))  # 2 BL D
+        wide = torch.promote_types(self.forward_ssm.A_log.dtype, torch.float32)
+        A = -torch.exp(torch.stack([ssm.A_log for ssm in both]).to(wide))  # 2 D N
+        # one scan over 2B sequences: one walk over L for both directions
+        sequences = (2 * batch, length)
+        y = selective_scan(u.view(*sequences, channels), delta.view(*sequences, channels),
+                           A.repeat_interleave(batch, dim=0), B.reshape(*sequences, n), C.reshape(*sequences, n))
+        D = torch.stack([ssm.D for ssm in both])[:, None, None]  # 2 1 1 D
+        ys = torch.addcmul(y.view(per_direction), u.view(per_direction), D)
+        return ys[0], ys[1].flip(1), z
+
     def branches(self, hidden: Tensor) -> tuple[Tensor, Tensor]:
         """The two directions' gated outputs (B, L, D), both in token order, before they are summed."""
-        x, z = self.in_proj(hidden).chunk(2, dim=-1)  # B L D each
-        x_rev, z_rev = x.flip(1), z.flip(1)  # the backward direction reads the last token first
-        fwd = self.forward_ssm.scan_inputs(x)
-        bwd = self.backward_ssm.scan_inputs(x_rev)
-        # One scan over both directions stacked on the batch axis (2B sequences): one walk over L, not two.
-        batch = x.shape[0]
-        decay_rates = torch.cat([fwd.A.expand(batch, -1, -1), bwd.A.expand(batch, -1, -1)])  # 2B D N
-        y = selective_scan(torch.cat([fwd.u, bwd.u]), torch.cat([fwd.delta, bwd.delta]), decay_rates,
-                           torch.cat([fwd.B, bwd.B]), torch.cat([fwd.C, bwd.C]))
-        y_fwd, y_bwd = y.chunk(2)  # B L D each
-        return self.forward_ssm.gate(y_fwd, fwd.u, z), self.backward_ssm.gate(y_bwd, bwd.u, z_rev).flip(1)
+        y_fwd, y_bwd, z = self.ungated(hidden)
+        gate = F.silu(z)
+        return y_fwd * gate, y_bwd * gate
 
     def forward(self, hidden: Tensor) -> Tensor:
-        y_fwd, y_bwd = self.branches(hidden)
-        return self.out_proj(y_fwd + y_bwd)
+        y_fwd, y_bwd, z = self.ungated(hidden)
+        return self.out_proj((y_fwd + y_bwd) * F.silu(z))  # both directions share the gate
+
+
+def linear_pair(x: Tensor, layers: list[nn.Linear]) -> Tensor:
+    """Two Linear layers, one per half of x (2, M, in), as one batched product: (2, M, out)."""
+    weight = torch.stack([layer.weight for layer in layers]).transpose(1, 2)  # 2 in out
+    if layers[0].bias is None:
+        return torch.bmm(x, weight)
+    return torch.baddbmm(torch.stack([layer.bias for layer in layers]).unsqueeze(1), x, weight)

@@ -28,6 +28,7 @@ Both compute in float32 at least (float64 stays float64) and return the dtype of
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -95,8 +96,11 @@ def selective_scan(
         decay_out, inputs_out = workspace.take(stop - start) if workspace else (None, None)
         decay = torch.mul(delta[:, start:stop, None, :], rates, out=decay_out).exp2_()  # B S N D: exp(delta_t A)
         inputs = torch.mul(x[:, start:stop, None, :], B[:, start:stop, :, None], out=inputs_out)  # delta_t B_t u_t
-        block = (batch, chunks, steps, n, channels)  # B G Q N D
-        states, state = _scan_block(decay.view(block), inputs.view(block), state, in_place)
+        if workspace is not None and chunks == 1:  # the CPU's case: walk the cached step views
+            states, state = inputs, _walk_in_place(*workspace.steps(stop - start), state)
+        else:
+            block = (batch, chunks, steps, n, channels)  # B G Q N D
+            states, state = _scan_block(decay.view(block), inputs.view(block), state, in_place)
         # (B S 1 N) @ (B S N D) -> B S 1 D: y_t = C_t h_t for every step of the block
         read = torch.matmul(C[:, start:stop, None, :], states.view(batch, stop - start, n, channels))
         outputs.append(read.squeeze(2))  # B S D
@@ -116,15 +120,40 @@ class _Workspace:
         self.decay = like.new_empty(shape)
         self.states = (like.new_empty(shape), like.new_empty(shape))
         self.turn = 0
+        self._steps: dict[tuple[int, int], tuple[tuple[Tensor, ...], tuple[Tensor, ...]]] = {}
 
     def take(self, steps: int) -> tuple[Tensor, Tensor]:
         """Decay and state buffers (B, steps, N, D) for the next block."""
         self.turn ^= 1
+        return self._buffers(steps, self.turn)
+
+    def steps(self, steps: int) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
+        """The last `take`'s buffers cut into steps (B, N, D), made once: a CPU block is too short to pay
+        for slicing views at every step."""
+        key = (steps, self.turn)
+        if key not in self._steps:
+            decay, states = self._buffers(*key)
+            self._steps[key] = decay.unbind(1), states.unbind(1)
+        return self._steps[key]
+
+    def _buffers(self, steps: int, turn: int) -> tuple[Tensor, Tensor]:
         batch, _, n, channels = self.shape
         size = batch * steps * n * channels
         shape = (batch, steps, n, channels)
         # a shorter last block takes the front of the flat buffers, so its views stay contiguous
-        return self.decay.view(-1)[:size].view(shape), self.states[self.turn].view(-1)[:size].view(shape)
+        return self.decay.view(-1)[:size].view(shape), self.states[turn].view(-1)[:size].view(shape)
+
+
+def _walk_in_place(decays: Sequence[Tensor], states: Sequence[Tensor], carry: Tensor) -> Tensor:
+    """One chunk's recurrence, written over its inputs: states[t] holds delta_t B_t u_t and becomes h_t.
+
+    Returns the state after the last step. `carry` is the state before the chunk; all tensors have the
+    shape of one step, (B, N, D), or (B, G, N, D) for G chunks walked side by side.
+    """
+    states[0].addcmul_(decays[0], carry)
+    for q in range(1, len(states)):
+        states[q].addcmul_(decays[q], states[q - 1])
+    return states[-1]
 
 
 def _scan_block(decay: Tensor, inputs: Tensor, carry: Tensor, in_place: bool) -> tuple[Tensor, Tensor]:
@@ -143,11 +172,7 @@ def _scan_block(decay: Tensor, inputs: Tensor, carry: Tensor, in_place: bool) ->
     decays = decay.unbind(2)
     if in_place:  # inference: turn the inputs into the states, step after step
         states = inputs
-        rows = states.unbind(2)  # Q x (B G N D)
-        rows[0].addcmul_(decays[0], entry)
-        for q in range(1, steps):
-            rows[q].addcmul_(decays[q], rows[q - 1])
-        last = rows[-1]
+        last = _walk_in_place(decays, states.unbind(2), entry)  # steps of (B G N D)
     else:  # autograd does not allow writing into the views of `unbind`
         rows = [torch.addcmul(inputs[:, :, 0], decays[0], entry)]
         for q in range(1, steps):
