@@ -11,6 +11,7 @@ import torch
 from videos import make_audio_only, make_video, truncate
 
 from linvit_cli import classify
+from linvit_cli.classifier import Classifier
 from linvit_cli.models import create_model
 from linvit_cli.models.checkpoint import save_safetensors
 
@@ -192,6 +193,7 @@ def test_api_returns_the_records_of_json(run_cli, tiny_registry, clips, monkeypa
 
 def test_view_batch_does_not_change_the_result(tiny_registry, clips, monkeypatch):
     monkeypatch.setenv("LINVIT_REGISTRY", str(tiny_registry))
+    assert Classifier("tiny-segment", device="cpu").view_batch == 1  # on a CPU batching views only costs
     one = classify(clips["mkv"], model="tiny-segment", view_batch=1, device="cpu")[0]["top_k"]
     six = classify(clips["mkv"], model="tiny-segment", view_batch=6, device="cpu")[0]["top_k"]
     assert [r["index"] for r in one] == [r["index"] for r in six]

@@ -42,7 +42,8 @@ def classify_command(
     fast: FastOpt = False,
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = "float32",
-    view_batch: Annotated[int, typer.Option("--view-batch", help="Views per forward pass (memory).")] = 4,
+    view_batch: Annotated[int | None, typer.Option("--view-batch", help="Views per forward pass "
+                                                   "(default: 1 on a CPU, 4 on a GPU).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document with every result.")] = False,
     as_jsonl: Annotated[bool, typer.Option("--jsonl", help="Print one JSON line per video as it is done.")] = False,
     registry: RegistryOpt = None,

@@ -64,7 +64,7 @@ def eval_command(
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = "float32",
     view_batch: Annotated[int | None, typer.Option("--view-batch", help="Views per forward pass "
-                                                   "(default: all views of a video).")] = None,
+                                                   "(default: all views of a video on a GPU, 1 on a CPU).")] = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="Predictions stored per video (at least 5).")] = 5,
     limit: Annotated[int | None, typer.Option("--limit", help="Evaluate only the first N videos found "
                                               "(a quick check; --resume later completes the run).")] = None,

@@ -51,7 +51,7 @@ class EvalJob:
     device: str = "auto"
     dtype: str = "float32"
     workers: int = 4
-    view_batch: int | None = None  # None: all views of a video in one pass
+    view_batch: int | None = None  # None: all views of a video in one pass on a GPU, one at a time on a CPU
     top_k: int = TOP5
     limit: int | None = None
     resume: bool = False
@@ -102,8 +102,10 @@ def evaluate(job: EvalJob) -> dict[str, Any] | None:
     """Run `job`; process 0 returns the report (also in OUT/report.json), the others None."""
     clips, crops = job.views or job.registry.get(job.model).protocol.views
     with distributed(job.device) as (ctx, device):
+        # a GPU takes all views of a video in one pass; a CPU, the Classifier's default, one at a time
+        view_batch = job.view_batch or (None if device.type == "cpu" else clips * crops)
         classifier = Classifier(job.model, weights=job.weights, registry=job.registry, device=str(device),
-                                dtype=job.dtype, views=(clips, crops), view_batch=job.view_batch or clips * crops,
+                                dtype=job.dtype, views=(clips, crops), view_batch=view_batch,
                                 top_k=max(job.top_k, TOP5), offline=job.offline, cache_dir=job.cache_dir)
         return _Run(job, classifier, ctx).run()
 
