@@ -158,7 +158,8 @@ def main() -> None:
         exps = best_of(args.repeats, watch,
                        lambda: [torch.exp2(piece, out=buffer) for _ in range(-(-length // 32))])
         rows += [
-            ("scan of block 0", f"{length} tokens, {sequences} sequences (views x 2 directions), D = {channels}, N = {n}"),
+            ("scan of block 0", f"{length} tokens, {sequences} sequences (views x 2 directions), "
+                                f"D = {channels}, N = {n}"),
             ("  chunked (ours)", f"{ours * 1e3:.1f} ms"),
             ("  exps alone (a floor)", f"{exps * 1e3:.1f} ms: one exp per state element "
                                        f"({sequences} x {length} x {n} x {channels})"),
