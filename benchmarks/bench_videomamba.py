@@ -99,7 +99,7 @@ def main() -> None:
     parser.add_argument("--model", default="videomamba_small")
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--batch", type=int, default=1,
-                        help="views per forward pass (`linvit classify --view-batch`, default 4 there)")
+                        help="views per forward pass (`linvit classify --view-batch`: 1 on a CPU, 4 on a GPU)")
     parser.add_argument("--img-size", type=int, default=224)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
@@ -128,7 +128,7 @@ def main() -> None:
             with timed_parts(model, parts, captured):
                 timed_total = best_of(1, parts, lambda: model(x))
             runs.append((timed_total, parts.seconds["scan"], parts.seconds["matmul"], parts.seconds["conv"]))
-        # the run with the best total, and the best ratio of all runs (each ratio is measured within a run)
+        # the parts of the run with the best total, and every run's ratio (each measured within its run)
         timed_total, scan_s, matmul_s, conv_s = min(runs)
         ratios = sorted(scan / matmul for _, scan, matmul, _ in runs)
         depth = len(model.blocks)
