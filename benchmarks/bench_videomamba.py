@@ -1,15 +1,17 @@
-"""Where the time of one VideoMamba clip goes: the selective scan against the matrix products.
+"""Where the time of one VideoMamba clip goes, with the numba CPU kernels and with plain PyTorch.
 
-One view (16 frames, 224 px by default) of VideoMamba-S at random weights, float32, inference mode. The
-scan calls, the matrix products (every Linear layer, the paired per-direction projections and the patch
-embedding) and the causal convolutions are timed separately, so the report shows whether the
-plain-PyTorch scan costs more or less than the matrix products around it (the goal: scan / matmul <= 1
-on CPU). Our chunked scan is also compared with the step-by-step reference on the same inputs (the scan
-inputs of the first block, both directions). On CUDA it also reports clips per second and the distance
-of the float32 logits from a float64 run of the same model.
+One view (16 frames, 224 px by default) of VideoMamba-S at random weights, float32, inference mode, run
+both ways in this one process, alternately: the fused path (on a CPU: the mixer's convolution, scan,
+softplus, D skip and gate in two numba kernels, the residual add and RMSNorm in a third) and the plain
+PyTorch path (chunked selective scan), as on a machine without numba. For each, an instrumented run splits
+the time into the matrix products (every Linear, the batched per-direction projections and the patch
+embedding), the kernels or the scan and causal convolutions, and everything else. The plain scan is also
+compared with the step-by-step reference on block 0's inputs. On CUDA (where only the PyTorch path exists)
+it reports views per second and the distance of the float32 logits from a float64 run.
 
-    python benchmarks/bench_videomamba.py                     # CPU
-    python benchmarks/bench_videomamba.py --device cuda       # GPU
+    python benchmarks/bench_videomamba.py                     # CPU, torch's threads
+    python benchmarks/bench_videomamba.py --threads 2 --frames 64
+    python benchmarks/bench_videomamba.py --device cuda --batch 4
 """
 
 from __future__ import annotations
@@ -17,18 +19,23 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import torch
 from torch import Tensor, nn
 
 from linvit_cli.models import create_model
-from linvit_cli.models.videomamba import bimamba
+from linvit_cli.models.layers import add_norm
+from linvit_cli.models.layers.jit import kernels
+from linvit_cli.models.videomamba import bimamba, fused_cpu
 from linvit_cli.models.videomamba.selective_scan import selective_scan, selective_scan_reference
 
 MATMUL_MODULES = (nn.Linear, nn.Conv3d)
-# functions of the mixer timed under a label of their own: (attribute of `bimamba`, label)
-MIXER_FUNCTIONS = (("selective_scan", "scan"), ("linear_pair", "matmul"), ("causal_depthwise_conv", "conv"))
+# (module, function, label): the pieces timed under a label of their own
+PLAIN_PARTS = ((bimamba, "selective_scan", "scan"), (bimamba, "causal_depthwise_conv", "causal conv"))
+KERNEL_PARTS = ((fused_cpu.KERNELS, "causal_conv_silu", "kernel: conv + SiLU"),
+                (fused_cpu.KERNELS, "bidirectional_scan", "kernel: scan + gate"),
+                (add_norm.KERNELS, "add_rms_norm", "kernel: add + RMSNorm"))
 
 
 class Stopwatch:
@@ -48,16 +55,32 @@ class Stopwatch:
 
 
 @contextmanager
-def timed_parts(model: nn.Module, watch: Stopwatch, captured: list[tuple[Tensor, ...]]) -> Iterator[None]:
-    """Time the scan, the matrix products and the causal convolutions; keep the first scan's inputs in
-    `captured`."""
+def replaced(owner: object, name: str, value: object) -> Iterator[None]:
+    original = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, original)
 
-    def timed(function: Callable[..., Tensor], label: str) -> Callable[..., Tensor]:
-        def run(*args: Tensor) -> Tensor:
+
+@contextmanager
+def plain_pytorch() -> Iterator[None]:
+    """The model as it runs where numba is unavailable."""
+    with replaced(fused_cpu, "applies", lambda *_: False), replaced(add_norm, "_fused", lambda *_: False):
+        yield
+
+
+@contextmanager
+def timed_parts(model: nn.Module, watch: Stopwatch, captured: list[tuple[Tensor, ...]]) -> Iterator[None]:
+    """Time matrix products, kernels, scan and convolutions; keep the first plain scan's inputs."""
+
+    def timed(function: Callable[..., object], label: str) -> Callable[..., object]:
+        def run(*args: object, **kwargs: object) -> object:
             if label == "scan" and not captured:
                 captured.append(args)
             start = watch.now()
-            out = function(*args)
+            out = function(*args, **kwargs)
             watch.add(label, watch.now() - start)
             return out
         return run
@@ -68,20 +91,21 @@ def timed_parts(model: nn.Module, watch: Stopwatch, captured: list[tuple[Tensor,
         starts[id(module)] = watch.now()
 
     def after(module: nn.Module, _inputs: object, _output: object) -> None:
-        watch.add("matmul", watch.now() - starts.pop(id(module)))
+        watch.add("matrix products", watch.now() - starts.pop(id(module)))
 
     handles = [h for m in model.modules() if isinstance(m, MATMUL_MODULES)
                for h in (m.register_forward_pre_hook(before), m.register_forward_hook(after))]
-    originals = {name: getattr(bimamba, name) for name, _ in MIXER_FUNCTIONS}
-    for name, label in MIXER_FUNCTIONS:
-        setattr(bimamba, name, timed(originals[name], label))
-    try:
-        yield
-    finally:
-        for name, function in originals.items():
-            setattr(bimamba, name, function)
-        for handle in handles:
-            handle.remove()
+    parts = [(owner, name, label) for owner, name, label in PLAIN_PARTS]
+    parts += [(kernels(module), name, label) for module, name, label in KERNEL_PARTS if kernels(module)]
+    parts += [(torch, name, "matrix products") for name in ("bmm", "baddbmm")]
+    with ExitStack() as stack:
+        for owner, name, label in parts:
+            stack.enter_context(replaced(owner, name, timed(getattr(owner, name), label)))
+        try:
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
 
 
 def best_of(repeats: int, watch: Stopwatch, run: Callable[[], object]) -> float:
@@ -112,77 +136,55 @@ def main() -> None:
     model = create_model(args.model, num_frames=args.frames, img_size=args.img_size).eval().to(device)
     x = torch.randn(args.batch, 3, args.frames, args.img_size, args.img_size).to(device)  # made on CPU: same bits
     watch = Stopwatch(device)
-    rows: list[tuple[str, str]] = [
-        ("model", f"{args.model}, {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters"),
-        ("input", f"{args.batch} x 3 x {args.frames} x {args.img_size} x {args.img_size}, float32, {device}"
-                  + (f", {torch.get_num_threads()} threads" if device.type == "cpu" else "")),
-    ]
-
+    print(f"{args.model}, {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters; input "
+          f"{args.batch} x 3 x {args.frames} x {args.img_size} x {args.img_size}, float32, {device}"
+          + (f", {torch.get_num_threads()} threads" if device.type == "cpu" else ""))
+    fused = device.type == "cpu" and kernels(fused_cpu.KERNELS) is not None
+    modes = {"numba kernels": ExitStack, "plain PyTorch": plain_pytorch} if fused else {"plain PyTorch": ExitStack}
+    captured: list[tuple[Tensor, ...]] = []
     with torch.inference_mode():
-        model(x)  # warm-up
-        total = best_of(args.repeats, watch, lambda: model(x))
-        captured: list[tuple[Tensor, ...]] = []
-        runs = []  # (total, scan, matmul) of each instrumented run; the best of each is reported
-        for _ in range(args.repeats):
+        logits, totals = {}, {mode: float("inf") for mode in modes}
+        for mode, context in modes.items():
+            with context():
+                logits[mode] = model(x)  # warm-up (and, the first time, numba's compilation or cache load)
+        for _ in range(args.repeats):  # alternately, so that a slow phase of the machine hits both
+            for mode, context in modes.items():
+                with context():
+                    totals[mode] = min(totals[mode], best_of(1, watch, lambda: model(x)))
+        print(f"\nforward, best of {args.repeats}")
+        for mode, seconds in totals.items():
+            print(f"  {mode:<16} {seconds * 1e3:8.0f} ms")
+        if fused:
+            a, b = logits.values()
+            print(f"  plain / kernels  {totals['plain PyTorch'] / totals['numba kernels']:8.2f}x   "
+                  f"max |logit difference| {(a - b).abs().max().item():.1e}")
+        for mode, context in modes.items():
             parts = Stopwatch(device)
-            with timed_parts(model, parts, captured):
-                timed_total = best_of(1, parts, lambda: model(x))
-            runs.append((timed_total, parts.seconds["scan"], parts.seconds["matmul"], parts.seconds["conv"]))
-        # the parts of the run with the best total, and every run's ratio (each measured within its run)
-        timed_total, scan_s, matmul_s, conv_s = min(runs)
-        ratios = sorted(scan / matmul for _, scan, matmul, _ in runs)
-        depth = len(model.blocks)
-        rows += [
-            ("forward, total", f"{total * 1e3:.0f} ms (best of {args.repeats})"),
-            ("  instrumented run", f"{timed_total * 1e3:.0f} ms (the best of {args.repeats}; its parts:)"),
-            ("  selective scan", f"{scan_s * 1e3:.0f} ms ({depth} calls, both directions each)"),
-            ("  matrix products", f"{matmul_s * 1e3:.0f} ms (Linear, paired projections, patch embedding)"),
-            ("  causal convolutions", f"{conv_s * 1e3:.0f} ms"),
-            ("  everything else", f"{(timed_total - scan_s - matmul_s - conv_s) * 1e3:.0f} ms"),
-            ("  scan / matmul", f"{scan_s / matmul_s:.2f} in that run; "
-                                f"{' '.join(f'{r:.2f}' for r in ratios)} in all {args.repeats} (goal <= 1)"),
-        ]
+            with context(), timed_parts(model, parts, captured):
+                total = best_of(1, parts, lambda: model(x))
+            print(f"\n{mode}: one instrumented run, {total * 1e3:.0f} ms")
+            for label, seconds in sorted(parts.seconds.items(), key=lambda item: -item[1]):
+                print(f"  {label:<24} {seconds * 1e3:7.0f} ms")
+            print(f"  {'everything else':<24} {(total - sum(parts.seconds.values())) * 1e3:7.0f} ms")
 
         layer = captured[0]
         ours = best_of(args.repeats, watch, lambda: selective_scan(*layer))
         start = watch.now()
         reference = selective_scan_reference(*layer)
-        ref_s = watch.now() - start
-        y = selective_scan(*layer)
-        err = ((y - reference).abs().max() / reference.abs().max()).item()
-        length = layer[0].shape[1]
-        # A floor for any scan of this kind: one exponential per state element, exp(delta_t A[d, n]).
-        sequences, channels, n = layer[0].shape[0], layer[0].shape[2], layer[2].shape[-1]
-        # chunks of 32 steps into one reused buffer, as the scan does on a CPU
-        piece, buffer = torch.rand(2, sequences, 32, n, channels, device=device).neg_()
-        exps = best_of(args.repeats, watch,
-                       lambda: [torch.exp2(piece, out=buffer) for _ in range(-(-length // 32))])
-        rows += [
-            ("scan of block 0", f"{length} tokens, {sequences} sequences (views x 2 directions), "
-                                f"D = {channels}, N = {n}"),
-            ("  chunked (ours)", f"{ours * 1e3:.1f} ms"),
-            ("  exps alone (a floor)", f"{exps * 1e3:.1f} ms: one exp per state element "
-                                       f"({sequences} x {length} x {n} x {channels})"),
-            ("  step-by-step reference", f"{ref_s * 1e3:.1f} ms, measured once on block 0"),
-            ("  speed-up", f"{ref_s / ours:.1f}x"),
-            ("  reference, whole model", f"~{ref_s * depth * 1e3:.0f} ms (block 0 x {depth}, extrapolated)"),
-            ("  max |ours - ref| / max |ref|", f"{err:.1e}"),
-        ]
+        reference_s = watch.now() - start
+        error = ((selective_scan(*layer) - reference).abs().max() / reference.abs().max()).item()
+        print(f"\nplain scan of block 0 ({layer[0].shape[1]} tokens, {layer[0].shape[0]} sequences, "
+              f"D = {layer[0].shape[2]}, N = {layer[2].shape[-1]}): chunked {ours * 1e3:.1f} ms, step by step "
+              f"{reference_s * 1e3:.1f} ms ({reference_s / ours:.1f}x), max |difference| / max {error:.1e}")
 
         if device.type == "cuda":
             passes = max(args.repeats, 10)
             seconds = best_of(1, watch, lambda: [model(x) for _ in range(passes)])
             logits64 = model.double()(x.double())
             logits32 = model.float()(x)
-            rows += [
-                ("views / s (float32)", f"{passes * args.batch / seconds:.1f}"),
-                ("max |fp32 - fp64| logits", f"{(logits32.double() - logits64).abs().max().item():.1e} "
-                                             f"(max |logit| {logits64.abs().max().item():.2f})"),
-            ]
-
-    width = max(len(label) for label, _ in rows)
-    for label, value in rows:
-        print(f"{label:<{width}}  {value}")
+            print(f"views / s (float32) {passes * args.batch / seconds:.1f}; max |fp32 - fp64| logits "
+                  f"{(logits32.double() - logits64).abs().max().item():.1e} "
+                  f"(max |logit| {logits64.abs().max().item():.2f})")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import glob
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,8 +96,11 @@ class Classifier:
         self.top_k = min(top_k, self.entry.num_classes)
         self.model = load_model(self.entry, weights, device=self.device, offline=offline, cache_dir=cache_dir)
 
-    def __call__(self, path: str | Path) -> dict[str, Any]:
-        """The record of one file; an unreadable file gives a record with `ok: false` and the reason."""
+    def __call__(self, path: str | Path, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+        """The record of one file; an unreadable file gives a record with `ok: false` and the reason.
+
+        `progress(views done, views)` follows the model's passes over the video's views.
+        """
         from .video.views import load_views
 
         start = time.perf_counter()
@@ -106,7 +109,7 @@ class Classifier:
         except VideoDecodeError as err:
             return failure(str(path), str(err))
         logits = predict_views(self.model, loaded.views, device=self.device, autocast=self.autocast,
-                               view_batch=self.view_batch)
+                               view_batch=self.view_batch, progress=progress)
         probabilities = combine_views(logits, self.entry.protocol.combine)
         top = probabilities.topk(self.top_k)
         info = loaded.info

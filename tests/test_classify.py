@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import platform
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from videos import make_audio_only, make_video, truncate
 
 from linvit_cli import classify
 from linvit_cli.classifier import Classifier
+from linvit_cli.errors import UsageError
+from linvit_cli.inference import cpu_half_precision, resolve_autocast
 from linvit_cli.models import create_model
 from linvit_cli.models.checkpoint import save_safetensors
 
@@ -171,7 +174,7 @@ def test_folders_globs_and_stdin(run_cli, tiny_registry, clips, monkeypatch):
     (["--model", "lvit-k400"], "no published weights.*--weights"),
     (["--fast", "--views", "2x3"], "--fast and --views"),
     (["--views", "4by3"], "CLIPSxCROPS"),
-    (["--device", "cpu", "--dtype", "float16"], "bfloat16"),
+    (["--device", "cpu", "--dtype", "float16"], "no native float16.*--dtype float32"),
     (["--json", "--jsonl"], "--json and --jsonl"),
 ])
 def test_usage_errors_exit_2_with_one_line(run_cli, tiny_registry, clips, args, message):
@@ -200,11 +203,59 @@ def test_view_batch_does_not_change_the_result(tiny_registry, clips, monkeypatch
     assert all(abs(a["probability"] - b["probability"]) < 1e-5 for a, b in zip(one, six, strict=True))
 
 
-def test_bfloat16_on_cpu_keeps_the_ranking_close(tiny_registry, clips, monkeypatch):
+def test_bfloat16_on_cpu_keeps_the_ranking_close_or_is_refused_where_it_is_not_native(tiny_registry, clips,
+                                                                                       monkeypatch):
     monkeypatch.setenv("LINVIT_REGISTRY", str(tiny_registry))
+    if "bfloat16" not in cpu_half_precision():
+        with pytest.raises(UsageError, match="no native bfloat16"):
+            classify(clips["mp4"], model="tiny-segment", device="cpu", dtype="bfloat16")
+        return
     fp32 = classify(clips["mp4"], model="tiny-segment", device="cpu")[0]["top_k"]
     bf16 = classify(clips["mp4"], model="tiny-segment", device="cpu", dtype="bfloat16")[0]["top_k"]
     assert all(abs(a["probability"] - b["probability"]) < 0.02 for a, b in zip(fp32, bf16, strict=True))
+
+
+@pytest.mark.parametrize(("dtype", "native", "allowed"), [
+    ("bfloat16", frozenset({"bfloat16"}), True),
+    ("bfloat16", frozenset(), False),
+    ("float16", frozenset({"bfloat16"}), False),
+    ("float16", frozenset({"bfloat16", "float16"}), True),
+])
+def test_half_precision_on_a_cpu_only_where_it_is_native(dtype, native, allowed):
+    cpu = torch.device("cpu")
+    if allowed:
+        assert resolve_autocast(dtype, cpu, native) == getattr(torch, dtype)
+        return
+    with pytest.raises(UsageError) as refused:
+        resolve_autocast(dtype, cpu, native)
+    message, advice = str(refused.value).split("; use ")
+    assert f"no native {dtype}" in message and "--dtype float32" in advice
+    assert ("--dtype bfloat16" in advice) == ("bfloat16" in native)
+
+
+@pytest.mark.skipif(not Path("/proc/cpuinfo").exists() or platform.machine() != "x86_64", reason="x86 Linux")
+def test_native_bfloat16_detection_agrees_with_the_cpu_flags():
+    flags = set(next(line for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("flags")).split(":", 1)[1].split())
+    assert ("bfloat16" in cpu_half_precision()) == bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def test_slow_views_show_a_transient_progress_line_on_a_terminal_only(run_cli, tiny_registry, clips,
+                                                                      monkeypatch):
+    from rich.console import Console
+
+    from linvit_cli.output import console
+
+    monkeypatch.setattr(console, "VIEWS_AFTER_S", 0.0)  # every video counts as slow
+    args = ("classify", clips["mp4"], "--model", "tiny-segment", "--registry", tiny_registry, "--jsonl")
+    piped = run_cli(*args)  # captured stderr is not a terminal: no progress at all
+    assert piped.code == 0 and piped.err == ""
+    terminal = io.StringIO()
+    monkeypatch.setattr(console, "stderr", Console(file=terminal, force_terminal=True, width=100))
+    shown = run_cli(*args)
+    assert shown.code == 0
+    assert "views" in terminal.getvalue() and "/6" in terminal.getvalue()
+    assert [json.loads(line)["ok"] for line in shown.out.splitlines()] == [True]  # stdout: the records only
 
 
 @pytest.mark.cuda

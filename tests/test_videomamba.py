@@ -3,21 +3,30 @@ chunked scan against the step-by-step one, full-size key sets and parameter coun
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
+from videos import make_video
 
-from linvit_cli import load_model
+from linvit_cli import classify, load_model
 from linvit_cli.errors import CheckpointError
 from linvit_cli.models import create_model
 from linvit_cli.models.checkpoint import save_safetensors
-from linvit_cli.models.layers import softplus
+from linvit_cli.models.layers import add_norm, softplus
+from linvit_cli.models.layers.jit import kernels
+from linvit_cli.models.videomamba import bimamba, fused_cpu
+from linvit_cli.models.videomamba.bimamba import BidirectionalMamba
 from linvit_cli.models.videomamba.causal_conv import causal_depthwise_conv
 from linvit_cli.models.videomamba.convert import checkpoint_filter
 from linvit_cli.models.videomamba.selective_scan import selective_scan, selective_scan_reference
+from linvit_cli.registry.load import load_registry
 
 # The reference model: width 64, depth 4, 4 frames of 64 px, d_state 16, dt_rank 4, 10 classes.
 CONFIG = {"arch": "videomamba_tiny", "embed_dim": 64, "depth": 4, "num_frames": 4, "img_size": 64,
@@ -236,6 +245,115 @@ def test_softplus_matches_torch_to_two_units_in_the_last_place(dtype):
     grads = [torch.autograd.grad(f(leaf).sum(), leaf)[0]  # training takes torch's path, gradient included
              for f, leaf in ((softplus, x.clone().requires_grad_()), (F.softplus, x.clone().requires_grad_()))]
     assert torch.equal(*grads)
+
+
+# --- the numba CPU kernels (the fast path of CPU inference) ----------------------------------------------
+
+
+def perturbed_mixer(dim: int, decay: str) -> BidirectionalMamba:
+    """A mixer off its initialisation; strong decay forgets within a few tokens, weak decay remembers."""
+    torch.manual_seed(dim)
+    mixer = BidirectionalMamba(dim).eval()
+    with torch.no_grad():
+        for p in mixer.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+        for ssm in (mixer.forward_ssm, mixer.backward_ssm):
+            ssm.A_log.add_(3.0 if decay == "strong" else -3.0)
+            ssm.delta_proj.bias.add_(2.0 if decay == "strong" else -2.0)
+    return mixer
+
+
+@pytest.mark.parametrize("decay", ["strong", "weak"])
+@pytest.mark.parametrize("length", [1, 3, 70])
+def test_fused_cpu_mixer_matches_the_step_by_step_scan(length, decay, monkeypatch):
+    """The kernels (float32) against the mixer's PyTorch path in float64 with the reference scan."""
+    mixer = perturbed_mixer(48, decay)  # D = 96: six vectors of 16 channels
+    x = torch.randn(2, length, 48)
+    with torch.inference_mode():
+        assert fused_cpu.applies(mixer, x)
+        fused = mixer(x)
+        monkeypatch.setattr(bimamba, "selective_scan", selective_scan_reference)
+        expected = mixer.double()(x.double())
+    assert fused.dtype == torch.float32
+    assert max_diff(fused, expected) / expected.abs().max().item() < 1e-5
+
+
+def test_fused_cpu_mixer_is_for_inference_only():
+    mixer = perturbed_mixer(48, "weak")
+    x = torch.randn(1, 5, 48)
+    assert not fused_cpu.applies(mixer, x)  # autograd on: training takes the PyTorch path
+    with torch.inference_mode():
+        assert not fused_cpu.applies(mixer.double(), x.double())
+        assert not fused_cpu.applies(BidirectionalMamba(20).eval(), torch.randn(1, 5, 20))  # D = 40
+
+
+@pytest.mark.parametrize("channels", [40, 384])  # with and without a tail past the 16-lane sums
+def test_fused_add_rms_norm_matches_torch(channels):
+    torch.manual_seed(channels)
+    norm = torch.nn.RMSNorm(channels, eps=1e-5).eval()
+    with torch.no_grad():
+        norm.weight.add_(torch.randn(channels))
+    branch, residual = torch.randn(2, 7, channels), torch.randn(2, 7, channels) * 3
+    assert kernels(add_norm.KERNELS) is not None  # the numba kernel, not the fallback, is under test
+    with torch.inference_mode():
+        normed, total = add_norm.add_rms_norm(branch, residual, norm, torch.nn.Identity().eval())
+        expected = norm.double()(residual.double() + branch.double())
+    assert total.dtype == normed.dtype == torch.float32
+    assert torch.equal(total, residual + branch)
+    assert max_diff(normed, expected) / expected.abs().max().item() < 1e-6
+
+
+def test_jit_math_matches_torch_to_two_units_in_the_last_place():
+    import numba
+
+    from linvit_cli.models.layers import jit_math
+
+    @numba.njit
+    def apply(which: int, x: np.ndarray) -> np.ndarray:
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):
+            out[i] = jit_math.exp(x[i]) if which == 0 else (
+                jit_math.softplus(x[i]) if which == 1 else jit_math.silu(x[i]))
+        return out
+
+    eps = torch.finfo(torch.float32).eps
+    x = torch.cat([torch.linspace(-87, 88, 200001), torch.tensor([-1e-30, 0.0, 1e-30, 19.999, 20.001])])
+    # over float32's normal range: below e^-87.3 = 2^-126 they flush to zero
+    for which, reference in ((0, torch.exp), (1, F.softplus), (2, F.silu)):
+        inputs = x if which == 0 else x[x <= 80]
+        ours = torch.from_numpy(apply(which, inputs.numpy())).double()
+        expected = reference(inputs.double())
+        relative = (ours - expected).abs() / expected.abs().clamp_min(1e-300)
+        assert relative.max().item() <= 2 * eps, which
+    low, high = apply(0, np.array([-200.0, 200.0], np.float32)).tolist()
+    assert low == 0.0 and 2e38 < high < math.inf  # SiLU and softplus rely on a finite top
+    assert np.isnan(apply(1, np.array([np.nan], np.float32))).all()
+
+
+def test_without_numba_the_plain_path_runs_and_the_cli_says_so_once(tmp_path):
+    """A machine where numba cannot be had still classifies, with the same result and one warning line."""
+    torch.manual_seed(0)
+    net = create_model("videomamba_tiny", embed_dim=32, depth=2, num_frames=4, img_size=32, num_classes=3)
+    save_safetensors(net.state_dict(), tmp_path / "tiny.safetensors")
+    (tmp_path / "labels.txt").write_text("a\nb\nc\n")
+    (tmp_path / "weights.toml").write_text(
+        '[models.tiny-mamba]\narch = "videomamba_tiny"\ndataset = "test"\nlabels = { file = "labels.txt" }\n'
+        'config = { embed_dim = 32, depth = 2, num_frames = 4, img_size = 32 }\n'
+        'weights = { path = "tiny.safetensors", format = "safetensors" }\n'
+        'protocol = { frames = 4, sampling = "uniform", views = [2, 1], short_side = 32, crop = 32, '
+        'mean = [0.5, 0.5, 0.5], std = [0.5, 0.5, 0.5], combine = "softmax_mean" }\n')
+    clip = make_video(tmp_path / "clip.mp4", frames=24, fps=24)
+    args = ["classify", str(clip), "--registry", str(tmp_path / "weights.toml"), "--model", "tiny-mamba", "--json"]
+    blocked = "import sys; sys.modules['numba'] = None; from linvit_cli.cli.app import main; main()"
+    done = subprocess.run([sys.executable, "-c", blocked, *args], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # one line for two views, 2 x 2 blocks
+    assert done.stderr.startswith("Warning: the numba CPU kernels are unavailable (ModuleNotFoundError")
+    plain = json.loads(done.stdout)["results"][0]["top_k"]
+    with torch.inference_mode():
+        fused = classify(clip, model="tiny-mamba", registry=load_registry([tmp_path / "weights.toml"]))[0]["top_k"]
+    assert [r["index"] for r in plain] == [r["index"] for r in fused]
+    assert all(abs(a["probability"] - b["probability"]) < 1e-5 for a, b in zip(plain, fused, strict=True))
 
 
 # --- full-size models: parameter counts, the authors' key set ---------------------------------------------

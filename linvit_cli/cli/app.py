@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import typer
 
@@ -37,6 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     `typer.Exit(code)`. Our own errors become one line on stderr with their exit code.
     """
     debug = os.environ.get("LINVIT_DEBUG", "") not in ("", "0")
+    if not debug:  # Python warnings (ours, torch's) as one line each, like linvit's own warnings
+        warnings.showwarning = lambda message, *_args, **_kwargs: console.warning(str(message))
     try:
         app(args=argv, prog_name="linvit")
     except LinvitError as err:

@@ -71,12 +71,12 @@ def classify_command(
         hint = "or classify offline now with the demo model in the package: --model lvit-demo"
         raise HubError(f"{err}; {hint}") from err
     records = []
-    with console.progress(total=len(items), enabled=len(items) > 1 and not (as_json or as_jsonl)) as advance:
+    with console.Progress(len(items), show_files=not (as_json or as_jsonl)) as progress:
         for item in items:
-            record = failure(item.path, item.error) if item.error else classifier(item.path)
+            record = failure(item.path, item.error) if item.error else classifier(item.path, progress.views)
             records.append(record)
             _report(record, as_json=as_json, as_jsonl=as_jsonl)
-            advance(Path(item.path).name)
+            progress.file_done(Path(item.path).name)
     failed = sum(not r["ok"] for r in records)
     if as_json:
         document = {"model": classifier.entry.name, "results": records,

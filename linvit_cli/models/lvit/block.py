@@ -48,13 +48,19 @@ class DividedSpaceTimeBlock(nn.Module):
         x = x + self.drop_path(self.temporal_attn(xt, grid).view(b, n, t, c).transpose(1, 2))
         if self.training:  # one pass: stochastic depth must drop a clip's branch in all its frames alike
             return self._spatial_and_mlp(x, grid)
-        parts = [self._spatial_and_mlp(part, grid) for part in x.split(self.frame_chunk, dim=1)]
+        parts = x.split(self.frame_chunk, dim=1)
+        if not torch.is_grad_enabled():  # inference: x is this block's own tensor, its chunks add in place
+            for part in parts:
+                self._spatial_and_mlp(part, grid, in_place=True)
+            return x
+        parts = [self._spatial_and_mlp(part, grid) for part in parts]
         return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
 
-    def _spatial_and_mlp(self, x: Tensor, grid: tuple[int, int, int]) -> Tensor:
+    def _spatial_and_mlp(self, x: Tensor, grid: tuple[int, int, int], in_place: bool = False) -> Tensor:
         b, t, n, c = x.shape
         grid = (t, grid[1], grid[2])
         # spatial attention: sequences of N cells, one per (clip, frame)
-        xs = self.spatial_norm(x).view(b * t, n, c)  # B*T N C
-        x = x + self.drop_path(self.spatial_attn(xs, grid).view(b, t, n, c))
-        return x + self.drop_path(self.mlp(self.mlp_norm(x), grid))
+        spatial = self.drop_path(self.spatial_attn(self.spatial_norm(x).view(b * t, n, c), grid).view(b, t, n, c))
+        x = x.add_(spatial) if in_place else x + spatial
+        mlp = self.drop_path(self.mlp(self.mlp_norm(x), grid))
+        return x.add_(mlp) if in_place else x + mlp

@@ -19,8 +19,9 @@ class LinearAttention(nn.Module):
 
     The products are associated whichever way is cheaper: phi(q) (phi(k)^T v), linear in the sequence
     length n, when n > head_dim (spatial attention: 289 tokens); (phi(q) phi(k)^T) v when n <= head_dim
-    (temporal attention: 16 frames). Both are the same sum. A column of ones appended to v makes one
-    product give the numerator and the normaliser together.
+    (temporal attention: 16 frames). Both are the same sum. The normaliser comes with the numerator: in
+    the linear order as one more column of the small state phi(k)^T v (the sum of the phi(k)), in the
+    quadratic order as the row sums of the scores.
 
     Args:
         head_dim: channels per head; sets the kernel's floor.
@@ -40,15 +41,21 @@ class LinearAttention(nn.Module):
         # stride, so bmm reads it in place instead of copying q, k, v into head-major layout.
         b, n, heads, e = q.shape
         out = q.new_empty(b, n, heads, e)
-        ones = q.new_ones(b, n, 1)
+        k_sums = k.sum(1, keepdim=True) if n > e else None  # B 1 h e
         for j in range(heads):
-            qj, kj = q[:, :, j], k[:, :, j]  # B n e
-            vj = torch.cat([v[:, :, j], ones], dim=-1)  # B n e+1
-            if n > e:
-                weighted = torch.bmm(qj, torch.bmm(kj.transpose(1, 2), vj))  # B n e+1
+            qj, kj, vj = q[:, :, j], k[:, :, j], v[:, :, j]  # B n e
+            if k_sums is not None:
+                state = torch.cat([torch.bmm(kj.transpose(1, 2), vj), k_sums[:, :, j].transpose(1, 2)], dim=-1)
+                weighted = torch.bmm(qj, state)  # B n e+1
+                numerator, normaliser = weighted[..., :e], weighted[..., e:]
             else:
-                weighted = torch.bmm(torch.bmm(qj, kj.transpose(1, 2)), vj)
-            out[:, :, j] = weighted[..., :e] / (weighted[..., e:] + self.eps)
+                scores = torch.bmm(qj, kj.transpose(1, 2))  # B n n
+                numerator, normaliser = torch.bmm(scores, vj), scores.sum(-1, keepdim=True)
+            normaliser = normaliser.add_(self.eps)
+            if torch.is_grad_enabled():
+                out[:, :, j] = numerator / normaliser
+            else:  # inference: straight into the output, no temporary
+                torch.div(numerator, normaliser, out=out[:, :, j])
         return out
 
     def extra_repr(self) -> str:

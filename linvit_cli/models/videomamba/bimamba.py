@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..layers import softplus
+from . import fused_cpu
 from .causal_conv import causal_depthwise_conv
 from .selective_scan import selective_scan
 
@@ -114,6 +115,8 @@ class BidirectionalMamba(nn.Module):
         return y_fwd * gate, y_bwd * gate
 
     def forward(self, hidden: Tensor) -> Tensor:
+        if fused_cpu.applies(self, hidden):  # CPU inference: the numba kernels
+            return fused_cpu.fused_forward(self, hidden)
         y_fwd, y_bwd, z = self.ungated(hidden)
         return self.out_proj((y_fwd + y_bwd) * F.silu(z))  # both directions share the gate
 

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from .._registry import register_model
 from ..layers import DropPath
+from ..layers.add_norm import add_rms_norm
 from .bimamba import BidirectionalMamba, SelectiveSSM
 from .convert import checkpoint_filter
 
@@ -41,9 +42,8 @@ class MambaBlock(nn.Module):
         self.drop_path = DropPath(drop_path)
 
     def forward(self, hidden: Tensor, residual: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        residual = hidden if residual is None else residual + self.drop_path(hidden)
-        residual = residual.to(torch.promote_types(residual.dtype, torch.float32))
-        return self.mixer(self.norm(residual.to(self.norm.weight.dtype))), residual
+        normed, residual = add_rms_norm(hidden, residual, self.norm, self.drop_path)
+        return self.mixer(normed), residual
 
 
 class VideoMamba(nn.Module):
@@ -139,8 +139,7 @@ class VideoMamba(nn.Module):
         hidden, residual = self.embed(x), None
         for block in self.blocks:
             hidden, residual = block(hidden, residual)
-        residual = residual + self.drop_path(hidden)
-        return self.norm(residual.to(self.norm.weight.dtype))
+        return add_rms_norm(hidden, residual, self.norm, self.drop_path)[0]
 
     def forward_features(self, x: Tensor) -> Tensor:
         """The normalised class token (B, C), the input of the head."""

@@ -1,0 +1,174 @@
+"""linvit's linear-complexity models against a quadratic peer (VideoMAE-B) on the same machine, in one run.
+
+Each measurement (model, frame count) runs in a fresh subprocess, so its peak RSS is its own (torch and the
+weights included): random weights, one 224 px view, the best of `--repeat` timed forwards after one
+warm-up. GFLOP follow benchmarks/flops.py (2 per multiply-add of matrix products, convolutions and
+attention, plus VideoMamba's scan at 3 multiply-adds per token, channel and state), counted on the meta
+device. Achieved GFLOP/s are divided by a float32 matmul peak measured in this run, before and after the
+models (the higher one counts), so the fractions hold on a noisy machine where absolute times drift.
+
+    python benchmarks/bench_peers.py                                  # CPU float32, 2 threads, 16/64/128 frames
+    python benchmarks/bench_peers.py --frames 16 --models videomamba-s videomae-b
+    python benchmarks/bench_peers.py --dtype bfloat16                 # autocast (where the CPU has bf16)
+    python benchmarks/bench_peers.py --device cuda
+
+VideoMAE-B needs `pip install transformers` (the `bench` extra); without it its rows say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from flops import count_gflop  # noqa: E402
+
+MODELS = ("videomamba-s", "lvit-k400", "lvit-softmax", "videomae-b")
+DEFAULT_MODELS = ("videomamba-s", "lvit-k400", "videomae-b")
+
+
+def build(name: str, frames: int) -> tuple[torch.nn.Module, torch.Tensor]:
+    """The model (random weights) and a normalised input clip of `frames` frames at 224 px."""
+    if name == "videomae-b":
+        from transformers import VideoMAEConfig, VideoMAEForVideoClassification
+
+        config = VideoMAEConfig(num_frames=frames, image_size=224, num_labels=400)
+        return VideoMAEForVideoClassification(config), torch.randn(1, frames, 3, 224, 224)
+    from linvit_cli.models import create_model
+    from linvit_cli.registry.load import load_registry
+
+    if name == "videomamba-s":
+        return create_model("videomamba_small", num_classes=400, num_frames=frames), torch.randn(1, 3, frames, 224, 224)
+    entry = load_registry().get("lvit-k400")  # the K400 configuration: two gates, 8-frame shift groups
+    attention = "softmax" if name == "lvit-softmax" else "linear"
+    return create_model(entry.arch, **entry.build_kwargs(), attention=attention), torch.randn(1, 3, frames, 224, 224)
+
+
+def forward(name: str, model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return model(pixel_values=x).logits if name == "videomae-b" else model(x)
+
+
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def matmul_peak(device: str, seconds: float = 3.0) -> float:
+    """Best GFLOP/s of a 2048^3 float32 matmul over `seconds`."""
+    a, b = torch.randn(2048, 2048, device=device), torch.randn(2048, 2048, device=device)
+    best = float("inf")
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        sync(device)
+        start = time.perf_counter()
+        torch.mm(a, b)
+        sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * 2048**3 / best / 1e9
+
+
+def measure(name: str, frames: int, device: str, dtype: str, repeat: int) -> dict:
+    """Runs in the child: best seconds of `repeat` forwards after one warm-up, and the peak memory."""
+    import resource
+
+    torch.manual_seed(0)
+    model, x = build(name, frames)
+    model, x = model.eval().to(device), x.to(device)
+    autocast = dtype != "float32"
+    times = []
+    with torch.inference_mode(), torch.autocast(torch.device(device).type, dtype=getattr(torch, dtype),
+                                                enabled=autocast):
+        for _ in range(repeat + 1):
+            sync(device)
+            start = time.perf_counter()
+            forward(name, model, x)
+            sync(device)
+            times.append(time.perf_counter() - start)
+    if device.startswith("cuda"):
+        peak_mib = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": min(times[1:]), "peak_mib": peak_mib}
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, nargs="+", default=[16, 64, 128])
+    parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), choices=MODELS)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
+                        help="autocast precision of the forwards (the peak stays float32)")
+    parser.add_argument("--repeat", type=int, default=2, help="timed runs after one warm-up; the best counts")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--child", nargs=2, metavar=("MODEL", "FRAMES"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.child:
+        print(json.dumps(measure(args.child[0], int(args.child[1]), args.device, args.dtype, args.repeat)))
+        return
+
+    peak_before = matmul_peak(args.device)
+    print(f"{cpu_name()}; torch {torch.__version__}; {args.device}, {args.threads} threads, {args.dtype}; "
+          f"float32 matmul peak {peak_before:.0f} GFLOP/s (before the models)")
+    print(f"{'model':<14}{'frames':>7}{'s/view':>9}{'GFLOP':>8}{'GFLOP/s':>9}{'of peak':>9}{'peak MiB':>10}")
+    results: dict[tuple[str, int], dict] = {}
+    for name in args.models:
+        for frames in args.frames:
+            cmd = [sys.executable, __file__, "--child", name, str(frames), "--device", args.device,
+                   "--dtype", args.dtype, "--repeat", str(args.repeat), "--threads", str(args.threads)]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                last = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+                print(f"{name:<14}{frames:>7}  failed: {last}", flush=True)
+                continue
+            result = json.loads(proc.stdout.strip().splitlines()[-1])
+            result["gflop"] = count_gflop(lambda name=name, frames=frames: build(name, frames),
+                                          lambda model, x, name=name: forward(name, model, x))
+            results[name, frames] = result
+            print(f"{name:<14}{frames:>7}{result['seconds']:>9.2f}{result['gflop']:>8.0f}"
+                  f"{result['gflop'] / result['seconds']:>9.1f}{'':>9}{result['peak_mib']:>10.0f}", flush=True)
+    peak = max(peak_before, matmul_peak(args.device))
+    print(f"\nmatmul peak after the models {peak:.0f} GFLOP/s; fractions of the higher one:")
+    for (name, frames), result in results.items():
+        print(f"  {name:<14}{frames:>4} frames: {result['gflop'] / result['seconds'] / peak:.2f} of peak")
+
+    def ratio(a: tuple[str, int], b: tuple[str, int]) -> str:
+        return f"{results[a]['seconds'] / results[b]['seconds']:.2f}" if a in results and b in results else "n/a"
+
+    def of_peak(key: tuple[str, int]) -> str:
+        return f"{results[key]['gflop'] / results[key]['seconds'] / peak:.2f}" if key in results else "n/a"
+
+    mamba, lvit, mae = "videomamba-s", "lvit-k400", "videomae-b"
+    print("\nratios (time per view, same run)                 goal")
+    for frames, goal in ((16, "<= 0.6"), (64, "<= 0.35"), (128, "")):
+        print(f"  VideoMamba-S / VideoMAE-B, {frames:>3} frames:   {ratio((mamba, frames), (mae, frames)):>6}   {goal}")
+    print(f"  VideoMamba-S of matmul peak, 16 frames: {of_peak((mamba, 16)):>6}   >= 0.45")
+    for frames, goal in ((16, ""), (64, "<= 0.9"), (128, "<= 0.4")):
+        print(f"  LViT-K400 / VideoMAE-B, {frames:>3} frames:      {ratio((lvit, frames), (mae, frames)):>6}   {goal}")
+    print(f"  LViT-K400 time(128) / time(16):          {ratio((lvit, 128), (lvit, 16)):>6}   <= 8.4 (linear: 8.0)")
+    if ("lvit-softmax", 64) in results:
+        print(f"  LViT softmax / linear, 64 frames:        {ratio(('lvit-softmax', 64), (lvit, 64)):>6}")
+    if (lvit, 16) in results:
+        print(f"  LViT-K400 peak RSS, 16 frames:           {results[lvit, 16]['peak_mib'] * 2**20 / 1e9:>6.2f}   "
+              "<= 1.0 GB")
+
+
+if __name__ == "__main__":
+    main()
