@@ -16,7 +16,7 @@ import time
 import torch
 
 from linvit_cli.models import create_model
-from linvit_cli.train.recipe import KINETICS, build_optimizer, mixup_targets, soft_cross_entropy
+from linvit_cli.train.recipe import KINETICS, build_optimizer, training_loss
 
 VARIANTS = {"lvit (linear)": {}, "lvit (softmax)": {"attention": "softmax"}}
 
@@ -33,10 +33,9 @@ def clips_per_second(config: dict, args: argparse.Namespace, device: torch.devic
     optimizer, _ = build_optimizer(model, KINETICS, steps_per_epoch=1)
     clips = torch.randn(args.batch_size, 3, args.frames, args.size, args.size, device=device)
     labels = torch.zeros(args.batch_size, dtype=torch.long, device=device)
-    _, targets = mixup_targets(clips, labels, 400, KINETICS.label_smoothing, None)
 
     def step() -> None:
-        loss = soft_cross_entropy(model(clips), targets)
+        loss = training_loss(model(clips), labels, KINETICS)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)

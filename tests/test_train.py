@@ -7,6 +7,7 @@ one-block LViT of width 32, so each epoch takes well under a second of compute o
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import socket
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torchvision import tv_tensors
 
 from linvit_cli.loading import load_model
 from linvit_cli.models.checkpoint import read_state_dict
@@ -186,6 +188,113 @@ def test_build_optimizer_follows_the_recipe() -> None:
     assert [g["weight_decay"] for g in adamw.param_groups] == [SSV2.weight_decay, 0.0]
     assert any(p is model.temporal_embed for p in adamw.param_groups[1]["params"])
     assert abs(schedule.get_last_lr()[0] - 1e-4) < 1e-12  # warm-up from a tenth of the peak
+
+
+def documented_lr(step: int, *, peak: float, start: float, warmup: int, total: int) -> float:
+    """The schedule README and recipe.py state: linear from `start` to `peak`, then a cosine to 0 at `total`."""
+    if step < warmup:
+        return start + (peak - start) * step / warmup
+    return peak * (1 + math.cos(math.pi * (step - warmup) / (total - warmup))) / 2
+
+
+@pytest.mark.parametrize("warmup_epochs", [0, 1.5])
+def test_schedule_is_linear_warmup_then_cosine_and_resumes(warmup_epochs: float, tmp_path: Path) -> None:
+    from linvit_cli.models import create_model
+    from linvit_cli.train.checkpoint import load_checkpoint, save_checkpoint
+    from linvit_cli.train.recipe import SSV2, build_optimizer
+
+    recipe = SSV2.with_overrides(epochs=4, warmup_epochs=warmup_epochs)  # SSv2: peak 0.03, warm-up from 0.003
+    model = create_model("lvit_tiny", num_classes=3, embed_dim=32, depth=1, num_heads=2, head_hidden=32)
+    optimizer, schedule = build_optimizer(model, recipe, steps_per_epoch=10)
+    expected = {"peak": 0.03, "start": 0.003, "warmup": round(warmup_epochs * 10), "total": 40}
+    lrs = [schedule.get_last_lr()[0]]
+    for step in range(40):
+        optimizer.step()
+        schedule.step()
+        lrs.append(schedule.get_last_lr()[0])
+        assert all(group["lr"] == lrs[-1] for group in optimizer.param_groups)
+        if step == 16:
+            save_checkpoint(tmp_path / "checkpoint.pt", {"fingerprint": {}, "optimizer": optimizer.state_dict(),
+                                                          "scheduler": schedule.state_dict()})
+    assert lrs == pytest.approx([documented_lr(k, **expected) for k in range(41)], rel=1e-9, abs=1e-15)
+    assert lrs[-1] < 1e-15 and max(lrs) == pytest.approx(0.03)
+
+    # a schedule rebuilt and loaded from a checkpoint file (weights_only) continues with the same numbers
+    saved = load_checkpoint(tmp_path / "checkpoint.pt")
+    optimizer, schedule = build_optimizer(model, recipe, steps_per_epoch=10)
+    optimizer.load_state_dict(saved["optimizer"])
+    schedule.load_state_dict(saved["scheduler"])
+    resumed = []
+    for _ in range(17, 40):
+        optimizer.step()
+        schedule.step()
+        resumed.append(schedule.get_last_lr()[0])
+    assert resumed == lrs[18:]
+
+
+def test_a_checkpoint_of_another_format_is_refused_in_one_line(tmp_path: Path) -> None:
+    from linvit_cli.errors import CheckpointError
+    from linvit_cli.train.checkpoint import load_checkpoint
+
+    torch.save({"format": 1, "fingerprint": {}, "scheduler": {"lr_lambdas": [None]}}, tmp_path / "old.pt")
+    with pytest.raises(CheckpointError, match="format 1, written by another version of linvit"):
+        load_checkpoint(tmp_path / "old.pt")
+
+
+def test_mixup_and_label_smoothing_loss_is_the_direct_computation() -> None:
+    from linvit_cli.train.recipe import KINETICS, build_mixup, training_loss
+
+    recipe = KINETICS.with_overrides(label_smoothing=0.3, mixup=0.4)
+    clips, labels = torch.randn(4, 3, 2, 5, 5), torch.tensor([2, 0, 3, 1])
+    torch.manual_seed(0)
+    mixed, targets = build_mixup(recipe, 5)(tv_tensors.Video(clips), labels)
+    lam = targets[0, 2].item()  # each clip is mixed with the one before it (in batch order, wrapping round)
+    assert 0 < lam < 1
+    assert torch.allclose(mixed.as_subclass(torch.Tensor), lam * clips + (1 - lam) * clips.roll(1, 0), atol=1e-6)
+    torch.manual_seed(0)
+    assert build_mixup(recipe, 5)(tv_tensors.Video(clips), labels)[1].equal(targets)  # the same under a seed
+    assert build_mixup(recipe.with_overrides(mixup=0.0), 5) is None
+
+    logits = torch.randn(4, 5, dtype=torch.float64)
+    log_p = logits.log_softmax(-1)
+    smoothed = -(1 - 0.3) * log_p - 0.3 / 5 * log_p.sum(-1, keepdim=True)  # per class label, per clip
+    first, second = smoothed[range(4), labels], smoothed[range(4), labels.roll(1)]
+    direct = (lam * first + (1 - lam) * second).mean()
+    assert training_loss(logits, targets, recipe).item() == pytest.approx(direct.item(), rel=1e-6)
+    # without mixup, class indices give the plain label-smoothed cross-entropy
+    assert training_loss(logits, labels, recipe).item() == pytest.approx(first.mean().item(), rel=1e-6)
+
+
+def _train_clips(root: Path, *, flip: bool, seed: int = 0):
+    from linvit_cli.datasets import read_dataset
+    from linvit_cli.train.data import TrainClips
+
+    entry = load_registry().get("lvit-demo")  # 8 frames, 32-pixel crops, segment sampling, the synth classes
+    samples = read_dataset("ssv2", root, entry.labels, annotations=root / "something-something-v2-train.json").samples
+    return TrainClips(samples[:6], entry.protocol, jitter=(32, 40), flip=flip, seed=seed)
+
+
+def test_training_clips_keep_their_shape_and_depend_only_on_seed_epoch_and_index(synth_root: Path) -> None:
+    clips = _train_clips(synth_root, flip=False)
+    first = [clips[i] for i in range(6)]
+    for clip, label, index in first:
+        assert clip.shape == (3, 8, 32, 32) and clip.dtype == torch.float32 and clip.is_contiguous()
+        assert label == clips.samples[index].label
+        assert clip.min() >= -1 and clip.max() <= 1  # normalised with the protocol's mean and std (0.5)
+    state = torch.get_rng_state()
+    torch.manual_seed(123)  # whatever the global generator's state, the same clips; and it is left untouched
+    again = [clips[i][0] for i in reversed(range(6))][::-1]
+    assert all(a.equal(b[0]) for a, b in zip(again, first, strict=True))
+    assert torch.get_rng_state().equal(torch.manual_seed(123).get_state())
+    torch.set_rng_state(state)
+    clips.epoch = 1
+    assert not any(clips[i][0].equal(first[i][0]) for i in range(6))  # another epoch, other crops and sizes
+
+    # with flips allowed the crops are the same and about half the clips are mirrored
+    flipped = _train_clips(synth_root, flip=True)
+    mirrored = [flipped[i][0].equal(first[i][0].flip(-1)) for i in range(6)]
+    assert all(m or flipped[i][0].equal(first[i][0]) for i, m in enumerate(mirrored))
+    assert 0 < sum(mirrored) < 6
 
 
 def _free_port() -> int:

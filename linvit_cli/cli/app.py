@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from typing import Annotated
 
 import typer
 
+from .. import __version__
 from ..errors import LinvitError
 from ..output import console
 
@@ -26,6 +28,19 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.stdout.print(f"linvit {__version__}", markup=False, highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                                help="Print linvit's version and exit.")] = False) -> None:
+    """Options of `linvit` itself, before the command (the app's help text stays the one above)."""
+
 
 # Command modules register on `app` when imported.
 from . import classify, convert, eval, models, synth, train, weights  # noqa: E402,F401

@@ -24,7 +24,7 @@ from torch import Tensor
 
 from ..errors import CheckpointError, UsageError
 
-FORMAT = 1
+FORMAT = 2  # 2: the schedule's state is torch's SequentialLR/CosineAnnealingLR (1: LambdaLR)
 
 
 def fingerprint(**parts: Any) -> dict[str, str]:
@@ -92,8 +92,11 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle, zip and torch errors all mean "not a checkpoint of ours"
         raise CheckpointError(f"{path}: not a readable training checkpoint ({type(err).__name__}: {err})") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT or "fingerprint" not in state:
+    if not isinstance(state, dict) or "format" not in state or "fingerprint" not in state:
         raise CheckpointError(f"{path}: not a linvit training checkpoint (format {FORMAT})")
+    if state["format"] != FORMAT:
+        raise CheckpointError(f"{path}: a training checkpoint of format {state['format']}, written by another "
+                              f"version of linvit; this one resumes format {FORMAT} only")
     return state
 
 

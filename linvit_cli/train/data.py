@@ -2,10 +2,12 @@
 
 Training clips take a random frame in each segment (segment-style protocols, as SSv2 training) or a
 window at a random start (dense protocols, as Kinetics training), a random short side in the recipe's
-jitter range, a random square crop and, when the recipe allows, a horizontal flip. Each clip's random
-numbers come from a generator seeded by (seed, epoch, sample index) alone, so a clip is the same whatever
-the process, worker or batch that loads it: DDP runs, resumed runs and any number of workers see the
-same data.
+jitter range, then torchvision's random square crop and, when the recipe allows, horizontal flip. Frames
+are resized as they are decoded, with the protocol's own resize (video/transforms.py), so a large video
+never holds its full-size frames and training pixels are made as the test views' are. Each clip's random
+numbers come from generators seeded by (seed, epoch, sample index) alone, numpy's for frames and size and
+torch's (forked from the global one) for the torchvision transforms, so a clip is the same whatever the
+process, worker or batch that loads it: DDP runs, resumed runs and any number of workers see the same data.
 
 A file that fails to decode becomes a `Failure` item, never another sample: `collate` keeps failures
 apart from the batch so the loop can count, report and (only with --skip-bad) go on without them.
@@ -21,6 +23,8 @@ import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset as TorchDataset
+from torchvision import tv_tensors
+from torchvision.transforms import v2
 
 from ..datasets import Sample
 from ..errors import VideoDecodeError
@@ -89,7 +93,8 @@ class TrainClips(TorchDataset):
                  seed: int) -> None:
         if jitter[0] < protocol.crop:
             raise ValueError(f"short-side jitter {jitter} must not go below the crop {protocol.crop}")
-        self.samples, self.protocol, self.jitter, self.flip, self.seed = samples, protocol, jitter, flip, seed
+        self.samples, self.protocol, self.jitter, self.seed = samples, protocol, jitter, seed
+        self.augment = v2.Compose([v2.RandomCrop(protocol.crop), *([v2.RandomHorizontalFlip()] if flip else [])])
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -114,14 +119,10 @@ class TrainClips(TorchDataset):
             times = [k / rate for k in train_indices(length, protocol, rng)]
             frames = video.read(times, convert=partial(resize_frame, short_side=short_side,
                                                        recipe=recipe_for(protocol))).frames
-        clip = torch.stack(frames, dim=1)  # C T H W
-        height, width = clip.shape[-2:]
-        top = int(rng.integers(0, height - protocol.crop + 1))
-        left = int(rng.integers(0, width - protocol.crop + 1))
-        clip = clip[..., top : top + protocol.crop, left : left + protocol.crop]
-        if self.flip and rng.random() < 0.5:
-            clip = clip.flip(-1)
-        return normalize(clip, protocol.mean, protocol.std).contiguous()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(rng.integers(2**63)))
+            clip = self.augment(tv_tensors.Video(torch.stack(frames)))  # T C H W, as torchvision's videos
+        return normalize(clip.as_subclass(Tensor).transpose(0, 1), protocol.mean, protocol.std).contiguous()
 
 
 class CentreClips(TorchDataset):

@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, Subset
+from torchvision import tv_tensors
 
 from ..datasets import Dataset
 from ..distributed import DistContext, distributed
@@ -43,7 +44,7 @@ from .checkpoint import (
 )
 from .data import Batch, CentreClips, Failure, TrainClips, collate, worker_init
 from .export import export
-from .recipe import Recipe, build_optimizer, mixup_targets, soft_cross_entropy
+from .recipe import Recipe, build_mixup, build_optimizer, training_loss
 
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"
@@ -123,6 +124,7 @@ class _Run:
             load_state_dict_strict(self.model, state, job.init_weights)
         self.model.to(device)
         self.optimizer, self.scheduler = build_optimizer(self.model, recipe, self.steps)
+        self.mixup = build_mixup(recipe, len(job.labels))
         self.fingerprint = fingerprint(
             model={"arch": job.arch, **job.config, "num_classes": len(job.labels)},
             labels=list(job.labels), init={"weights": str(job.init_weights) if job.init_weights else None},
@@ -263,7 +265,7 @@ class _Run:
                 self.stop_on_failures(batch.failures, "training")
                 last = k == recipe.accumulate - 1
                 with nullcontext() if last or not self.ctx.active else model.no_sync():
-                    totals += self.forward_backward(batch, (self.epoch * self.steps + step) * recipe.accumulate + k)
+                    totals += self.forward_backward(batch)
             if recipe.clip_grad is not None:
                 self.scaler.unscale_(self.optimizer)
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), recipe.clip_grad)
@@ -284,7 +286,7 @@ class _Run:
                 "lr": self.scheduler.get_last_lr()[0], "clips_per_s": clips / (time.perf_counter() - started),
                 "bad_files": int(bad), "bad_examples": messages[:_NAMED_FAILURES]}
 
-    def forward_backward(self, batch: Batch, micro_step: int) -> np.ndarray:
+    def forward_backward(self, batch: Batch) -> np.ndarray:
         """One micro-batch: loss scaled for accumulation, backward; returns (loss x clips, correct, clips).
 
         A micro-batch whose every file failed (only with --skip-bad) still runs a zero-weighted step on a
@@ -295,14 +297,14 @@ class _Run:
         clips = batch.clips.to(self.device, non_blocking=True) if count else torch.zeros(
             1, 3, self.job.protocol.frames, self.job.protocol.crop, self.job.protocol.crop, device=self.device)
         labels = batch.labels.to(self.device) if count else torch.zeros(1, dtype=torch.long, device=self.device)
-        lam = None
-        if recipe.mixup > 0 and count > 1:
-            draw = np.random.default_rng([recipe.seed, micro_step, self.ctx.rank])
-            lam = float(draw.beta(recipe.mixup, recipe.mixup))
-        inputs, targets = mixup_targets(clips, labels, len(self.job.labels), recipe.label_smoothing, lam)
+        inputs, targets = clips, labels
+        if self.mixup is not None and count > 1:
+            # MixUp takes 5-d batches as videos; it mixes element-wise, so our (B, C, T, H, W) order is fine
+            mixed, targets = self.mixup(tv_tensors.Video(clips), labels)
+            inputs = mixed.as_subclass(Tensor)
         with self.autocast():
             logits = self.model(inputs)
-        loss = soft_cross_entropy(logits, targets)
+        loss = training_loss(logits, targets, recipe)
         weight = 1.0 if count else 0.0
         self.scaler.scale(loss * weight / recipe.accumulate).backward()
         if not count:

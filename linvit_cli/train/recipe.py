@@ -1,8 +1,9 @@
-"""The paper's training recipe (LVIT_SPEC.md section C) as data, and the optimiser, schedule and loss it implies.
+"""The paper's training recipe (LVIT_SPEC.md section C) as data, and the optimiser, schedule and mixup it implies.
 
 SGD with Nesterov momentum 0.9; the learning rate rises linearly from `warmup_start_lr` to `lr` over the
-warm-up epochs, then follows a cosine to zero at the last step; no weight decay on norms, biases and the
-parameters a model names in `no_weight_decay()`; label-smoothed cross-entropy on mixup targets.
+warm-up epochs, then follows a cosine to zero at the last step (torch's LinearLR then CosineAnnealingLR, per
+optimiser step); no weight decay on norms, biases and the parameters a model names in `no_weight_decay()`;
+label-smoothed cross-entropy (`F.cross_entropy(..., label_smoothing=)`) on torchvision's MixUp targets.
 
 The paper's SGD recipe fine-tunes an ImageNet-initialised backbone. A small model trained from scratch
 does not leave chance with it on the synthetic benchmark (SGD at lr 0.1 stays at ln K for 2,000 steps
@@ -11,13 +12,14 @@ where AdamW at 2e-3 reaches 80%), so AdamW and gradient clipping are options.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, LRScheduler, SequentialLR
+from torchvision.transforms import v2
 
 from ..errors import UsageError
 
@@ -106,24 +108,6 @@ def default_recipe(dataset: str, crop: int) -> Recipe:
     return replace(base, short_side_jitter=(low, high))
 
 
-@dataclass(frozen=True)
-class WarmupCosine:
-    """Learning-rate factor of optimiser step `step` (for `LambdaLR`): linear warm-up, then cosine to zero.
-
-    A callable object rather than a closure so `LambdaLR.state_dict()` records its numbers.
-    """
-
-    total_steps: int
-    warmup_steps: int
-    start_factor: float  # warmup_start_lr / lr
-
-    def __call__(self, step: int) -> float:
-        if step < self.warmup_steps:
-            return self.start_factor + (1.0 - self.start_factor) * step / self.warmup_steps
-        decay = max(self.total_steps - self.warmup_steps, 1)
-        return 0.5 * (1.0 + math.cos(math.pi * min(step - self.warmup_steps, decay) / decay))
-
-
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     """Two groups: decayed weights, and norms, biases and the model's `no_weight_decay()` names undecayed."""
     skip = set(model.no_weight_decay()) if hasattr(model, "no_weight_decay") else set()
@@ -136,7 +120,7 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
 
 
 def build_optimizer(model: nn.Module, recipe: Recipe, steps_per_epoch: int,
-                    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+                    ) -> tuple[torch.optim.Optimizer, LRScheduler]:
     """SGD (Nesterov) or AdamW over `param_groups` and its per-step warm-up + cosine schedule."""
     groups = param_groups(model, recipe.weight_decay)
     optimizer: torch.optim.Optimizer
@@ -144,24 +128,40 @@ def build_optimizer(model: nn.Module, recipe: Recipe, steps_per_epoch: int,
         optimizer = torch.optim.AdamW(groups, lr=recipe.lr)
     else:
         optimizer = torch.optim.SGD(groups, lr=recipe.lr, momentum=recipe.momentum, nesterov=True)
-    schedule = WarmupCosine(total_steps=recipe.epochs * steps_per_epoch,
-                            warmup_steps=round(recipe.warmup_epochs * steps_per_epoch),
-                            start_factor=recipe.warmup_start_lr / recipe.lr)
-    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    schedule = warmup_cosine(optimizer, total_steps=recipe.epochs * steps_per_epoch,
+                             warmup_steps=round(recipe.warmup_epochs * steps_per_epoch),
+                             start_factor=recipe.warmup_start_lr / recipe.lr)
+    return optimizer, schedule
 
 
-def mixup_targets(clips: Tensor, labels: Tensor, num_classes: int, smoothing: float, lam: float | None,
-                  ) -> tuple[Tensor, Tensor]:
-    """Clips mixed with the batch reversed (weight `lam`; None: no mixup) and their soft targets: label-smoothed
-    one-hots mixed the same way. The caller draws `lam` from Beta(alpha, alpha) with a seeded generator."""
-    off = smoothing / num_classes
-    targets = torch.full((labels.shape[0], num_classes), off, device=labels.device)
-    targets.scatter_(1, labels.unsqueeze(1), 1.0 - smoothing + off)
-    if lam is None:
-        return clips, targets
-    return lam * clips + (1 - lam) * clips.flip(0), lam * targets + (1 - lam) * targets.flip(0)
+def warmup_cosine(optimizer: torch.optim.Optimizer, *, total_steps: int, warmup_steps: int, start_factor: float,
+                  ) -> LRScheduler:
+    """Learning rate after k of N optimiser steps (peak P, W warm-up steps, f = start_factor):
+    P * (f + (1 - f) * k / W) while k < W, then P * (1 + cos(pi * (k - W) / (N - W))) / 2, which is 0 at k = N.
+
+    The paper's linear warm-up from `warmup_start_lr` followed by a cosine, updated every optimiser step; a
+    warm-up as long as the run never reaches the cosine.
+    """
+    cosine = CosineAnnealingLR(optimizer, T_max=max(total_steps - warmup_steps, 1))
+    if warmup_steps == 0:
+        return cosine
+    warmup = LinearLR(optimizer, start_factor=start_factor, end_factor=1.0, total_iters=warmup_steps)
+    return SequentialLR(optimizer, [warmup, cosine], milestones=[warmup_steps])
 
 
-def soft_cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
-    """Mean over the batch of -sum(targets * log_softmax(logits)), in float32 whatever the autocast dtype."""
-    return -(targets * F.log_softmax(logits.float(), dim=-1)).sum(dim=-1).mean()
+def build_mixup(recipe: Recipe, num_classes: int) -> v2.MixUp | None:
+    """torchvision's MixUp with Beta(alpha, alpha) weights (None when the recipe has no mixup).
+
+    It mixes each clip with the one before it in the batch and returns the mixed one-hot targets; its weight is
+    drawn from torch's global generator, whose state the checkpoints save, so resumed runs mix the same.
+    """
+    return v2.MixUp(alpha=recipe.mixup, num_classes=num_classes) if recipe.mixup > 0 else None
+
+
+def training_loss(logits: Tensor, targets: Tensor, recipe: Recipe) -> Tensor:
+    """The recipe's label-smoothed cross-entropy, in float32 whatever the autocast dtype.
+
+    `targets` are class indices, or MixUp's class probabilities; either way the smoothing spreads
+    `label_smoothing` evenly over all classes.
+    """
+    return F.cross_entropy(logits.float(), targets, label_smoothing=recipe.label_smoothing)

@@ -10,6 +10,12 @@ The two families' authors resize differently, and each recipe here reproduces on
 
 Normalising is affine and bilinear weights sum to one, so "float" resizes first and normalises the resized
 frame: the same values as the authors' order up to float rounding (about 1e-6), on far fewer pixels.
+
+Hand-written on purpose, not torchvision's transforms: test views must reproduce the authors' pixels exactly
+(tests/test_decode.py checks each rounding rule), and torchvision differs in the details that matter here:
+its centre crop starts at round((L - c) / 2), half to even, where LViT's code rounds up and VideoMAE's
+down; it has no left/centre/right crops along the long side; its resize antialiases by default. Training
+reuses `resize_frame` for the short-side jitter; its random crops and flips are torchvision's (train/data.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""LViT: Linear Video Transformer with feature fixation (Zhang et al., arXiv 2210.08164).
+"""LViT: "Linear Video Transformer with Feature Fixation" (Lu et al., 2022, arXiv 2210.08164).
+
+Authors: Kaiyue Lu, Zexiang Liu, Jianyuan Wang, Weixuan Sun, Zhen Qin, Dong Li, Xuyang Shen, Hui Deng,
+Xiaodong Han, Yuchao Dai and Yiran Zhong.
 
 A divided space-time Transformer whose attentions are linear in the number of tokens. Three ideas on top
 of plain linear attention, each a module of its own:
