@@ -24,8 +24,8 @@ The token is huggingface_hub's (HF_TOKEN, or `hf auth login`), with write access
 
 @app.command("push", epilog=EXAMPLES)
 def push_command(
-    run: Annotated[Path, typer.Argument(help="The --out folder of `linvit train` (weights.toml, model.safetensors, "
-                                        "labels.txt).")],
+    run: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="The --out folder of `linvit train` (weights.toml, "
+                                        "model.safetensors, labels.txt).")],
     repo_id: Annotated[str, typer.Argument(metavar="OWNER/REPO", help="The Hub model repository.")],
     report: Annotated[Path | None, typer.Option("--report", help="report.json of `linvit eval` on these weights: "
                                                 "its top-1/top-5 and protocol go into the card.")] = None,
