@@ -15,7 +15,7 @@ from typing import Any
 from .errors import UsageError, VideoDecodeError
 from .inference import combine_views, predict_views, resolve_autocast, resolve_device
 from .loading import load_model
-from .registry.load import Registry, load_registry
+from .registry.load import HUB_PREFIX, Registry, load_registry
 from .registry.schema import ModelEntry
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".ts",
@@ -66,10 +66,10 @@ def parse_views(views: str | None, fast: bool) -> tuple[int, int] | None:
 
 
 class Classifier:
-    """A registry model ready to classify files.
+    """A registry or Hub model ready to classify files.
 
     Args:
-        model: registry name; None takes the registry's default.
+        model: registry name or `hf://owner/repo[@revision]`; None takes the registry's default.
         weights: a weights file to use instead of the model's own.
         registry: the registry (default: packaged + LINVIT_REGISTRY).
         device: auto, cpu, cuda or cuda:N.
@@ -88,7 +88,9 @@ class Classifier:
         if top_k < 1 or (view_batch is not None and view_batch < 1):
             raise UsageError("--top-k and --view-batch must be at least 1")
         registry = registry or load_registry()
-        self.entry: ModelEntry = registry.get(model or registry.default)
+        self.entry: ModelEntry = registry.get(model or registry.default, offline=offline, cache_dir=cache_dir)
+        # the Hub commit behind the results: an hf:// model's files, a registry model's pinned weights (if used)
+        self.commit = self.entry.commit if weights is None or self.entry.name.startswith(HUB_PREFIX) else None
         self.device = resolve_device(device)
         self.autocast = resolve_autocast(dtype, self.device)
         self.views = views or self.entry.protocol.views
@@ -119,6 +121,7 @@ class Classifier:
             "ok": True,
             "error": None,
             "model": self.entry.name,
+            "commit": self.commit,
             "video": {"duration": round(info.duration, 3), "fps": round(info.fps, 3), "width": info.width,
                       "height": info.height, "frames": info.num_frames, "codec": info.codec,
                       "rotation": info.rotation},

@@ -19,10 +19,11 @@ from .registry.schema import HubWeights, ModelEntry, PackagedWeights
 ModelSpec = str | ModelEntry | Mapping[str, Any]
 
 
-def resolve_entry(spec: ModelSpec, registry: Registry | None = None) -> tuple[str, dict[str, Any], ModelEntry | None]:
-    """The architecture name, its keyword arguments and (for registry models) the entry."""
+def resolve_entry(spec: ModelSpec, registry: Registry | None = None, *, offline: bool = False,
+                  cache_dir: Path | None = None) -> tuple[str, dict[str, Any], ModelEntry | None]:
+    """The architecture name, its keyword arguments and (for registry and hf:// models) the entry."""
     if isinstance(spec, str):
-        spec = (registry or load_registry()).get(spec)
+        spec = (registry or load_registry()).get(spec, offline=offline, cache_dir=cache_dir)
     if isinstance(spec, ModelEntry):
         return spec.arch, spec.build_kwargs(), spec
     if isinstance(spec, Mapping):
@@ -64,21 +65,25 @@ def load_model(
     """Build a model and load its weights; returns it in `eval()` mode.
 
     Args:
-        name_or_config: a registry name (`"lvit-k400"`), a `ModelEntry`, or a mapping with `arch` and
-            the builder's keyword arguments (`{"arch": "lvit_b16", "num_classes": 10, ...}`).
+        name_or_config: a registry name (`"lvit-k400"`), a Hub repository (`"hf://owner/repo[@revision]"`), a
+            `ModelEntry`, or a mapping with `arch` and the builder's keyword arguments
+            (`{"arch": "lvit_b16", "num_classes": 10, ...}`).
         weights: a weights file (our safetensors, or the authors' checkpoint). Without it a registry
             model uses its own weights and a bare config stays at random initialisation.
         device, dtype: where and in which precision the model lives.
         adapt: allow a checkpoint made for another frame count or resolution to be interpolated.
         offline: never touch the network; use cached Hub files only.
+        cache_dir: the Hub cache (default: huggingface_hub's).
     """
-    arch_name, kwargs, entry = resolve_entry(name_or_config, registry)
+    arch_name, kwargs, entry = resolve_entry(name_or_config, registry, offline=offline, cache_dir=cache_dir)
     arch = get_architecture(arch_name)
     model = create_model(arch_name, **kwargs).to(dtype=dtype)  # before loading: no rounding via float32
     path: Path | None = Path(weights) if weights is not None else None
-    if path is None and entry is not None:
+    own = path is None and entry is not None  # the entry's weights: read as the format it declares
+    if own:
         path = weights_path(entry, offline=offline, cache_dir=cache_dir)
     if path is not None:
-        state = arch.checkpoint_filter(read_state_dict(path), model, adapt)
+        safetensors_only = own and entry.weights.format == "safetensors"
+        state = arch.checkpoint_filter(read_state_dict(path, safetensors_only=safetensors_only), model, adapt)
         load_state_dict_strict(model, state, path)
     return model.to(device=device, dtype=dtype).eval()

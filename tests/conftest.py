@@ -29,6 +29,16 @@ def _isolated_state(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("LINVIT_DEBUG", raising=False)
 
 
+@pytest.fixture(scope="session")
+def synth_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny synthetic motion dataset (48 train / 24 validation clips, 32 px, 8 frames) for training tests."""
+    from linvit_cli.synth.dataset import generate
+
+    root = tmp_path_factory.mktemp("synth")
+    generate(root, splits={"train": 48, "validation": 24}, size=32, frames=8)
+    return root
+
+
 @pytest.fixture
 def one_thread():
     """Training and eval tests run torch on one thread: steadier on a shared 2-core machine."""

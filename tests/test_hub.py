@@ -292,17 +292,19 @@ def test_unreachable_hub_and_server_errors_are_explained():
     from huggingface_hub import constants
     from huggingface_hub.errors import HfHubHTTPError
 
-    from linvit_cli.hub import _explain
+    from linvit_cli.hub import REGISTRY_HINTS, explain
 
-    weights = HubWeights(repo=REPO, file=TINY, revision=REV, format="safetensors")
-    refused = _explain(_hub_failure(httpx2.ConnectError("[Errno 111] Connection refused")), weights, "m")
+    def _explain(err: Exception) -> str:
+        return explain(err, f"weights for 'm' ({TINY})", REPO, REV, REGISTRY_HINTS, "m")
+
+    refused = _explain(_hub_failure(httpx2.ConnectError("[Errno 111] Connection refused")))
     assert refused == (
         f"weights for 'm' ({TINY}) are not cached and {constants.ENDPOINT} could not be asked for them "
         "([Errno 111] Connection refused); check the network (or HF_ENDPOINT) and run again"
     )
     answer = httpx2.Response(503, request=httpx2.Request("HEAD", f"{constants.ENDPOINT}/{REPO}"))
     busy = HfHubHTTPError("503 Server Error\nmore", response=answer)
-    assert _explain(_hub_failure(busy), weights, "m") == (
+    assert _explain(_hub_failure(busy)) == (
         f"weights for 'm' ({TINY}): the Hub answered HTTP 503; try again later (503 Server Error)"
     )
 

@@ -1,7 +1,7 @@
 """`linvit train` end to end on a tiny synthetic dataset: learning, exact resume, refusals, bad files, torchrun.
 
-One dataset (48 train / 24 validation clips, 32 px, 8 frames) is generated per session; the model is a
-one-block LViT of width 32, so each epoch takes well under a second of compute on one core.
+One dataset (48 train / 24 validation clips, 32 px, 8 frames: conftest's `synth_root`) is generated per session;
+the model is a one-block LViT of width 32, so each epoch takes well under a second of compute on one core.
 """
 
 from __future__ import annotations
@@ -22,19 +22,11 @@ from torchvision import tv_tensors
 from linvit_cli.loading import load_model
 from linvit_cli.models.checkpoint import read_state_dict
 from linvit_cli.registry.load import load_registry
-from linvit_cli.synth.dataset import generate
 from linvit_cli.train.checkpoint import state_digest
 
 TINY_MODEL = ["--arch", "lvit_tiny", "--config", "embed_dim=32", "--config", "depth=1", "--config", "num_heads=2",
               "--config", "head_hidden=32"]
 TINY_CLIPS = ["--dataset", "ssv2", "--frames", "8", "--size", "32", "--batch-size", "8", "--warmup-epochs", "0"]
-
-
-@pytest.fixture(scope="session")
-def synth_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("synth")
-    generate(root, splits={"train": 48, "validation": 24}, size=32, frames=8)
-    return root
 
 
 @pytest.fixture

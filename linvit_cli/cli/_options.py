@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 ModelOpt = Annotated[
-    str | None, typer.Option("--model", "-m", help="Registry model name (see `linvit models`).")
+    str | None, typer.Option("--model", "-m", help="Registry model name (see `linvit models`), or a Hub "
+                             "repository: hf://owner/repo[@revision].")
 ]
 WeightsOpt = Annotated[
     Path | None,

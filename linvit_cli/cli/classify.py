@@ -26,6 +26,7 @@ from .app import app
 EXAMPLES = """Examples:
   linvit classify clip.mp4                             # the default model (downloaded on first use)
   linvit classify clip.mp4 --registry run/weights.toml --model my-model   # a model from `linvit train`
+  linvit classify clip.mp4 --model hf://owner/repo      # a model repository on the Hub (see `linvit push`)
   linvit classify videos/ --jsonl > labels.jsonl       # a folder, one JSON line per video
   find . -name '*.webm' | linvit classify - --model videomamba-s16-ssv2-f16 --fast
 """
@@ -79,7 +80,7 @@ def classify_command(
             progress.file_done(Path(item.path).name)
     failed = sum(not r["ok"] for r in records)
     if as_json:
-        document = {"model": classifier.entry.name, "results": records,
+        document = {"model": classifier.entry.name, "commit": classifier.commit, "results": records,
                     "summary": {"videos": len(records), "ok": len(records) - failed, "failed": failed}}
         console.stdout.out(json.dumps(document, indent=2, ensure_ascii=False), highlight=False)
     elif len(records) > 1:

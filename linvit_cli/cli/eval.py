@@ -7,6 +7,7 @@ every process runs this command; only process 0 prints.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,6 +35,7 @@ EXAMPLES = """Examples:
   linvit eval --dataset ssv2 --root ssv2 --model videomamba-s16-ssv2-f16
   linvit eval --dataset k400 --root k400/val --annotations k400/validate.csv --model videomamba-s16-k400-f16 --fast
   linvit eval --dataset list --root videos --annotations val_list.txt --labels classes.txt --model NAME
+  linvit eval --dataset ssv2 --root ssv2 --model hf://owner/repo@v1    # a Hub model, at the commit v1 names now
   torchrun --nproc-per-node 8 -m linvit_cli eval --dataset k400 --root k400/val --annotations k400/validate.csv
 
 A run writes OUT/report.json and OUT/predictions.jsonl (one line per video, as it goes); --resume continues it.
@@ -81,7 +83,7 @@ def eval_command(
     from ..distributed import distributed_rank
     from ..eval.report import describe_protocol, protocol_section
     from ..eval.runner import EvalJob, evaluate
-    from ..registry.load import load_registry
+    from ..registry.load import HUB_PREFIX, load_registry
 
     if dataset not in DATASETS:
         raise UsageError(f"--dataset '{dataset}' is not one of {', '.join(DATASETS)}")
@@ -93,7 +95,7 @@ def eval_command(
     chosen_views = parse_views(views, fast)
     override = "--fast" if fast else (f"--views {views}" if views else None)
     reg = load_registry(registry)
-    entry = reg.get(model or reg.default)
+    entry = reg.get(model or reg.default, offline=offline, cache_dir=cache_dir)
     main = distributed_rank() == 0
     data = read_dataset(kind, root, entry.labels, annotations=annotations, split="validation", label_file=labels)
     _check_label_sets(kind, root, labels, entry.labels)
@@ -109,7 +111,7 @@ def eval_command(
     if main:
         _info(f"model {entry.name} ({entry.arch}, {entry.num_classes} classes, weights "
               f"{weights or 'of the registry'}); protocol: {describe_protocol(protocol)}")
-    out = out or Path(f"eval-{entry.name}-{dataset}")
+    out = out or Path(f"eval-{re.sub(r'[^A-Za-z0-9._-]+', '-', entry.name.removeprefix(HUB_PREFIX))}-{dataset}")
     job = EvalJob(model=entry.name, registry=reg, dataset=data, out=out, views=chosen_views, views_override=override,
                   weights=weights, device=device, dtype=dtype, workers=workers, view_batch=view_batch, top_k=top_k,
                   limit=limit, resume=resume, offline=offline, cache_dir=cache_dir, command=command_line(ctx))

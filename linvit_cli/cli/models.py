@@ -1,9 +1,11 @@
-"""`linvit models`: the registry as a table (or JSON)."""
+"""`linvit models`: the registry as a table (or JSON); with `--hub`, the linvit models on the Hub."""
 
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
+import typer
 from rich import box
 from rich.table import Table
 
@@ -14,9 +16,16 @@ from .app import app
 
 @app.command("models")
 def models_command(
-    registry: RegistryOpt = None, cache_dir: CacheDirOpt = None, as_json: JsonOpt = False
+    registry: RegistryOpt = None, cache_dir: CacheDirOpt = None, as_json: JsonOpt = False,
+    hub: Annotated[bool, typer.Option("--hub", help="List the Hub's linvit models instead (library_name: linvit), "
+                                      "most downloaded first; run one with --model hf://OWNER/REPO.")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="With --hub: at most this many models.")] = 50,
 ) -> None:
-    """List the models linvit knows: parameters, frames, test views, dataset, weights (and whether cached)."""
+    """List the models linvit knows: parameters, frames, test views, dataset, weights (and whether cached); with
+    --hub, the linvit models on the Hub."""
+    if hub:
+        _hub_models(limit, as_json)
+        return
     from ..hub import is_cached
     from ..models.params import count_parameters
     from ..registry.load import load_registry
@@ -59,4 +68,25 @@ def models_command(
         top1 = "" if row["top1"] is None else f"{row['top1']:.1f}"
         table.add_row(name, f"{row['params'] / 1e6:.1f}M", str(row["frames"]), row["views"], row["dataset"],
                       top1, row["weights"])
+    console.print_wide(table)
+
+
+def _hub_models(limit: int, as_json: bool) -> None:
+    from ..errors import UsageError
+    from ..hub_repo import list_hub_models
+
+    if limit < 1:
+        raise UsageError(f"--limit {limit} must be at least 1")
+    rows = list_hub_models(limit)
+    if as_json:
+        console.stdout.print_json(json.dumps({"models": rows}))
+        return
+    table = Table(title="linvit models on the Hub", title_justify="left", box=box.SIMPLE_HEAD,
+                  caption="run one with: linvit classify VIDEO --model NAME")
+    table.add_column("name", no_wrap=True)
+    for column in ("downloads", "likes", "updated"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(row["name"] + (" (private)" if row["private"] else ""),
+                      *("" if row[key] is None else str(row[key]) for key in ("downloads", "likes", "updated")))
     console.print_wide(table)

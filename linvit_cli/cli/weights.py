@@ -14,6 +14,7 @@ EXAMPLES = """Examples:
 
 \b
   linvit download-weights videomamba-s16-k400-f16
+  linvit download-weights hf://owner/repo             # an hf:// model: linvit.toml, labels and weights, cached
   linvit download-weights --all --cache-dir /data/hf-cache
   HF_ENDPOINT=https://hf-mirror.example linvit download-weights videomamba-m16-ssv2-mask-f16 --force
 """
@@ -22,7 +23,8 @@ EXAMPLES = """Examples:
 @app.command("download-weights", epilog=EXAMPLES)
 def download_weights_command(
     names: Annotated[
-        list[str] | None, typer.Argument(metavar="NAME", help="Registry models (see `linvit models`).")
+        list[str] | None, typer.Argument(metavar="NAME", help="Registry models (see `linvit models`) or Hub "
+                                         "repositories hf://owner/repo[@revision].")
     ] = None,
     all_models: Annotated[bool, typer.Option("--all", help="Every model with published weights.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Download again even when cached.")] = False,
@@ -45,7 +47,8 @@ def download_weights_command(
     if bool(names) == all_models:
         raise UsageError("name the models to download, or pass --all (not both)")
     reg = load_registry(registry)
-    entries = list(reg) if all_models else [reg.get(name) for name in dict.fromkeys(names or [])]
+    entries = list(reg) if all_models else [reg.get(name, offline=offline, cache_dir=cache_dir)
+                                            for name in dict.fromkeys(names or [])]
     if not all_models:
         unpublished = [entry.name for entry in entries if not entry.has_weights]
         if unpublished:

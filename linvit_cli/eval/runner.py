@@ -119,7 +119,7 @@ class _Run:
         entry = classifier.entry
         self.header = {
             "status": "running",
-            "model": {"name": entry.name, "arch": entry.arch, "dataset": entry.dataset,
+            "model": {"name": entry.name, "commit": classifier.commit, "arch": entry.arch, "dataset": entry.dataset,
                       "num_classes": entry.num_classes, "weights": rep.weights_source(entry, job.weights)},
             "protocol": rep.protocol_section(entry.protocol, classifier.views, job.views_override),
             "command": job.command,

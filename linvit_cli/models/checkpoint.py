@@ -34,12 +34,18 @@ def _kind(path: Path) -> str:
     return "unknown"
 
 
-def read_state_dict(path: str | Path) -> StateDict:
-    """Tensors of a safetensors file or a tensors-only pickle, unwrapped from a training container."""
+def read_state_dict(path: str | Path, *, safetensors_only: bool = False) -> StateDict:
+    """Tensors of a safetensors file or a tensors-only pickle, unwrapped from a training container.
+
+    `safetensors_only`: the file was declared safetensors (a registry entry's, an hf:// model's), so anything
+    else is refused rather than unpickled.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"weights file not found: {path}")
     kind = _kind(path)
+    if safetensors_only and kind != "safetensors":
+        raise CheckpointError(f"{path}: declared safetensors but is not a safetensors file; refused")
     if kind == "safetensors":
         try:
             return load_file(path)

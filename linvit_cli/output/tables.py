@@ -11,11 +11,12 @@ BAR_WIDTH = 24
 
 
 def header(record: dict[str, Any]) -> Text:
-    """file · duration · fps · size · frames x views · model · time taken."""
+    """file · duration · fps · size · frames x views · model (@ the Hub commit of its weights) · time taken."""
     video, sampling = record["video"], record["sampling"]
     clips, crops = sampling["views"]
+    model = record["model"] + (f" @ {record['commit'][:12]}" if record.get("commit") else "")
     parts = [f"{video['duration']:.2f} s", f"{video['fps']:g} fps", f"{video['width']}x{video['height']}",
-             f"{sampling['frames']} frames x {clips}x{crops} views", record["model"], f"{record['seconds']:.2f} s"]
+             f"{sampling['frames']} frames x {clips}x{crops} views", model, f"{record['seconds']:.2f} s"]
     text = Text(record["file"], style="bold")
     text.append("  " + " · ".join(parts), style="dim")
     return text

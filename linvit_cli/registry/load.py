@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -39,7 +39,8 @@ ENV_VAR = "LINVIT_REGISTRY"
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _REVISION = re.compile(r"^[0-9a-f]{40}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")  # a Hub repository id, owner/name
+HUB_PREFIX = "hf://"  # `hf://owner/repo[@revision]` names a Hub repository as a model (linvit_cli.hub_repo)
 
 _ENTRY_KEYS = {"arch", "dataset", "config", "labels", "protocol", "weights", "meta"}
 _PROTOCOL_KEYS = {"frames", "sampling", "views", "short_side", "crop", "mean", "std", "combine", "stride", "fps"}
@@ -49,17 +50,30 @@ _PACKAGED_KEYS = {"path", "sha256", "format"}
 
 @dataclass(frozen=True)
 class Registry:
-    """All entries visible to this run, and the model used when none is named."""
+    """All entries visible to this run, and the model used when none is named.
+
+    `get` is the one place a model name becomes an entry: a registry name, or an `hf://owner/repo[@revision]`
+    read from the Hub. A Hub name is resolved to a commit once per registry (so once per run) and kept.
+    """
 
     entries: MappingProxyType[str, ModelEntry]
     default: str
+    _hub: dict[str, ModelEntry] = field(default_factory=dict, compare=False, repr=False)
 
-    def get(self, name: str) -> ModelEntry:
+    def get(self, name: str, *, offline: bool = False, cache_dir: Path | None = None) -> ModelEntry:
+        """The entry of `name`; `offline` and `cache_dir` say how an `hf://` name may reach the Hub."""
+        if name.startswith(HUB_PREFIX):
+            if name not in self._hub:
+                from ..hub_repo import resolve_hub_model
+
+                self._hub[name] = resolve_hub_model(name, offline=offline, cache_dir=cache_dir)
+            return self._hub[name]
         try:
             return self.entries[name]
         except KeyError:
             known = ", ".join(sorted(self.entries))
-            raise UnknownModelError(f"unknown model '{name}'; known models: {known}") from None
+            raise UnknownModelError(f"unknown model '{name}'; known models: {known}; or a Hub repository "
+                                    f"as {HUB_PREFIX}owner/repo") from None
 
     def __iter__(self):
         return iter(self.entries.values())
@@ -153,7 +167,7 @@ def _weights(raw: Any, where: _Where, base: Path) -> Weights:
     if not _REVISION.match(revision):
         raise where.fail("weights.revision must be a full 40-hex commit id (a branch name can move)")
     repo = where.typed(raw["repo"], str, "weights.repo")
-    if not _REPO.match(repo) or ".." in repo:
+    if not REPO_ID.match(repo) or ".." in repo:
         raise where.fail(f"weights.repo '{repo}' is not a Hub repository id (owner/name)")
     file = where.typed(raw["file"], str, "weights.file")
     if not file or file.startswith("/") or ".." in file.split("/"):

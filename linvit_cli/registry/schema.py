@@ -101,6 +101,11 @@ class ModelEntry:
     def has_weights(self) -> bool:
         return not isinstance(self.weights, Unpublished)
 
+    @property
+    def commit(self) -> str | None:
+        """The Hub commit the weights are read at (an `hf://` model's resolved revision), recorded with results."""
+        return self.weights.revision if isinstance(self.weights, HubWeights) else None
+
     def build_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for the architecture builder: the config plus the class count of the labels."""
         return {**self.config, "num_classes": self.num_classes}

@@ -2,7 +2,8 @@
 
 `linvit classify --registry OUT/weights.toml --model NAME` (or `load_model(NAME, registry=...)`) then finds
 the weights beside the entry; the file is read back through `read_registry_file`, so what we write is
-checked by the same parser users' files go through.
+checked by the same parser users' files go through. `entry_toml` also writes the `linvit.toml` of a Hub model
+repository (`linvit push`).
 """
 
 from __future__ import annotations
@@ -59,20 +60,35 @@ def export(out: Path, *, name: str, arch: str, dataset: str, config: Mapping[str
     weights = out / WEIGHTS_FILE
     save_safetensors(state_dict, weights, metadata={"name": name, "arch": arch, "config": json.dumps(dict(config)),
                                                     "labels": LABELS_FILE, "format": "linvit"})
-    (out / LABELS_FILE).write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
+    (out / LABELS_FILE).write_text(labels_text(labels), encoding="utf-8")
+    registry = out / REGISTRY_FILE
+    registry.write_text(entry_toml(
+        f"Written by `linvit train`. Use with: linvit classify --registry {REGISTRY_FILE} --model {name} VIDEO",
+        name, arch=arch, dataset=dataset, config=config, labels={"file": LABELS_FILE},
+        weights={"path": WEIGHTS_FILE, "format": "safetensors", "sha256": sha256_of(weights)}, protocol=protocol,
+        meta=meta), encoding="utf-8")
+    read_registry_file(registry)  # what we wrote must parse as users' files do
+    return registry
+
+
+def labels_text(labels: tuple[str, ...]) -> str:
+    return "".join(f"{label}\n" for label in labels)
+
+
+def entry_toml(comment: str, name: str, *, arch: str, dataset: str, config: Mapping[str, Any],
+               labels: Mapping[str, Any], weights: Mapping[str, Any], protocol: Protocol,
+               meta: Mapping[str, Any]) -> str:
+    """One registry entry as weights.toml text (what `linvit train` and `linvit push` write)."""
     proto = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(protocol).items() if v is not None}
     lines = [
-        f"# Written by `linvit train`. Use with: linvit classify --registry {REGISTRY_FILE} --model {name} VIDEO",
+        f"# {comment}",
         f"[models.{name}]",
         f"arch = {toml_value(arch)}",
         f"dataset = {toml_value(dataset)}",
         f"config = {toml_value(dict(config))}",
-        f"labels = {toml_value({'file': LABELS_FILE})}",
-        f"weights = {toml_value({'path': WEIGHTS_FILE, 'format': 'safetensors', 'sha256': sha256_of(weights)})}",
+        f"labels = {toml_value(dict(labels))}",
+        f"weights = {toml_value(dict(weights))}",
         f"protocol = {toml_value(proto)}",
         f"meta = {toml_value(dict(meta))}",
     ]
-    registry = out / REGISTRY_FILE
-    registry.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    read_registry_file(registry)  # what we wrote must parse as users' files do
-    return registry
+    return "\n".join(lines) + "\n"
