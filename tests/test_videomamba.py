@@ -267,8 +267,8 @@ def perturbed_mixer(dim: int, decay: str) -> BidirectionalMamba:
 @pytest.mark.parametrize("length", [1, 3, 70])
 def test_fused_cpu_mixer_matches_the_step_by_step_scan(length, decay, monkeypatch):
     """The kernels (float32) against the mixer's PyTorch path in float64 with the reference scan."""
-    mixer = perturbed_mixer(48, decay)  # D = 96: six vectors of 16 channels
-    x = torch.randn(2, length, 48)
+    mixer = perturbed_mixer(64, decay)  # D = 128: two blocks of 64 channels
+    x = torch.randn(2, length, 64)
     with torch.inference_mode():
         assert fused_cpu.applies(mixer, x)
         fused = mixer(x)
@@ -279,12 +279,12 @@ def test_fused_cpu_mixer_matches_the_step_by_step_scan(length, decay, monkeypatc
 
 
 def test_fused_cpu_mixer_is_for_inference_only():
-    mixer = perturbed_mixer(48, "weak")
-    x = torch.randn(1, 5, 48)
+    mixer = perturbed_mixer(64, "weak")
+    x = torch.randn(1, 5, 64)
     assert not fused_cpu.applies(mixer, x)  # autograd on: training takes the PyTorch path
     with torch.inference_mode():
         assert not fused_cpu.applies(mixer.double(), x.double())
-        assert not fused_cpu.applies(BidirectionalMamba(20).eval(), torch.randn(1, 5, 20))  # D = 40
+        assert not fused_cpu.applies(BidirectionalMamba(48).eval(), torch.randn(1, 5, 48))  # D = 96
 
 
 @pytest.mark.parametrize("channels", [40, 384])  # with and without a tail past the 16-lane sums

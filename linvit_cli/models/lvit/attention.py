@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ..layers import in_slices
+from ..layers import Linear, in_slices
 
 
 class VideoAttention(nn.Module):
@@ -32,11 +32,11 @@ class VideoAttention(nn.Module):
             raise ValueError(f"embed_dim {dim} is not divisible by num_heads {num_heads}")
         self.num_heads = num_heads
         self.chunk_tokens = chunk_tokens
-        self.qkv = nn.Linear(dim, 3 * dim)
+        self.qkv = Linear(dim, 3 * dim)
         self.shift = shift
         self.fixation = fixation
         self.mixer = mixer
-        self.proj = nn.Linear(dim, dim)
+        self.proj = Linear(dim, dim)
 
     def forward(self, x: Tensor, grid: tuple[int, int, int]) -> Tensor:
         # x: (batch, n, C) sequences; grid = (T, H, W) tells the shift how the batch axis is laid out

@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..layers import Linear
+
 
 class FeatureFixation(nn.Module):
     """phi(q) <- sigma(W_q [phi(q), phi(k), v]) * phi(q), and likewise for phi(k).
@@ -23,7 +25,7 @@ class FeatureFixation(nn.Module):
         super().__init__()
         self.head_dim = head_dim
         # Both gates in one matrix: rows [0, e) gate q, rows [-e, end) gate k (the same rows when shared).
-        self.gate = nn.Linear(3 * head_dim, head_dim if shared else 2 * head_dim)
+        self.gate = Linear(3 * head_dim, head_dim if shared else 2 * head_dim)
 
     def forward(self, q: Tensor, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
         # q, k, v: B n h e

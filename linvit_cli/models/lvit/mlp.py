@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..layers import in_slices
+from ..layers import Linear, in_slices
 
 
 class ConvMlp(nn.Module):
@@ -24,9 +24,9 @@ class ConvMlp(nn.Module):
     def __init__(self, dim: int, hidden: int, frames_per_pass: int = 2) -> None:
         super().__init__()
         self.frames_per_pass = frames_per_pass
-        self.fc1 = nn.Linear(dim, hidden)
+        self.fc1 = Linear(dim, hidden)
         self.dwconv = nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden)
-        self.fc2 = nn.Linear(hidden, dim)
+        self.fc2 = Linear(hidden, dim)
 
     def forward(self, x: Tensor, grid: tuple[int, int, int]) -> Tensor:
         # x: (B, T, N, C)

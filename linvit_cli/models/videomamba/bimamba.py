@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..layers import softplus
+from ..layers import Linear, softplus
 from . import fused_cpu
 from .causal_conv import causal_depthwise_conv
 from .selective_scan import selective_scan
@@ -45,8 +45,8 @@ class SelectiveSSM(nn.Module):
         self.d_state = d_state
         self.dt_rank = dt_rank
         self.conv = nn.Conv1d(d_inner, d_inner, d_conv, groups=d_inner)
-        self.selection_proj = nn.Linear(d_inner, dt_rank + 2 * d_state, bias=False)
-        self.delta_proj = nn.Linear(dt_rank, d_inner)
+        self.selection_proj = Linear(d_inner, dt_rank + 2 * d_state, bias=False)
+        self.delta_proj = Linear(dt_rank, d_inner)
         self.A_log = nn.Parameter(torch.empty(d_inner, d_state))
         self.D = nn.Parameter(torch.empty(d_inner))
         self.reset_parameters()
@@ -79,10 +79,10 @@ class BidirectionalMamba(nn.Module):
         super().__init__()
         d_inner = expand * dim
         dt_rank = dt_rank or math.ceil(dim / 16)
-        self.in_proj = nn.Linear(dim, 2 * d_inner, bias=False)
+        self.in_proj = Linear(dim, 2 * d_inner, bias=False)
         self.forward_ssm = SelectiveSSM(d_inner, d_state, d_conv, dt_rank)
         self.backward_ssm = SelectiveSSM(d_inner, d_state, d_conv, dt_rank)
-        self.out_proj = nn.Linear(d_inner, dim, bias=False)
+        self.out_proj = Linear(d_inner, dim, bias=False)
 
     def ungated(self, hidden: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Each direction's scan plus its D skip, both (B, L, D) in token order, and the gate input z."""

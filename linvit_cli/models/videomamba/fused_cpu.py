@@ -1,8 +1,8 @@
 """The bidirectional mixer's inference forward on a CPU through the numba kernels of `mixer_kernels`.
 
-Only the matrix products stay in PyTorch: the input projection, the two directions' selection and step-size
-projections (one batched product each) and the output projection. Everything between them runs in the two
-kernels in float32, as `mamba_ssm`'s CUDA kernels compute the scan; under autocast the projections keep
+Only the matrix products stay in PyTorch (oneDNN where `layers.linear` chooses it): the input projection, each
+direction's selection and step-size projections, and the output projection. Everything between them runs in
+the two kernels in float32, as `mamba_ssm`'s CUDA kernels compute the scan; under autocast the projections keep
 the autocast precision. Training, float64 and devices other than the CPU keep the plain-PyTorch path.
 """
 
@@ -14,16 +14,17 @@ import torch
 from torch import Tensor
 
 from ..layers.jit import kernels, torch_threads
+from ..layers.linear import linear
 
 if TYPE_CHECKING:
     from .bimamba import BidirectionalMamba
 
 KERNELS = "linvit_cli.models.videomamba.mixer_kernels"
-_LANES = 16  # mixer_kernels.LANES, known here without importing numba
+_LANES = 64  # mixer_kernels.LANES, known here without importing numba
 
 
 def applies(mixer: BidirectionalMamba, hidden: Tensor) -> bool:
-    """Whether `fused_forward` can compute this call: CPU, no gradient, float32 or narrower, D % 16 == 0."""
+    """Whether `fused_forward` can compute this call: CPU, no gradient, float32 or narrower, D % 64 == 0."""
     wide = torch.float64 in (hidden.dtype, mixer.in_proj.weight.dtype)
     needs_grad = torch.is_grad_enabled() and (hidden.requires_grad or mixer.in_proj.weight.requires_grad)
     return (hidden.device.type == "cpu" and not wide and not needs_grad
@@ -39,21 +40,22 @@ def fused_forward(mixer: BidirectionalMamba, hidden: Tensor) -> Tensor:
     batch, length, _ = xz.shape
     channels = xz.shape[-1] // 2
     both = (mixer.forward_ssm, mixer.backward_ssm)
-    rank, n = mixer.forward_ssm.dt_rank, mixer.forward_ssm.d_state
+    rank = mixer.forward_ssm.dt_rank
     with torch.autocast("cpu", enabled=False), torch_threads():
         taps = _stacked([ssm.conv.weight.squeeze(1).t() for ssm in both])  # 2 K D
         u = xz.new_empty(2, batch, length, channels)
         compiled.causal_conv_silu(xz.numpy(), taps.numpy(), _stacked([ssm.conv.bias for ssm in both]).numpy(),
                                   u.numpy())
-        selection = torch.bmm(u.view(2, batch * length, channels),
-                              _stacked([ssm.selection_proj.weight.t() for ssm in both]))  # 2 BL R+2N
-        delta_in = torch.bmm(selection[..., :rank], _stacked([ssm.delta_proj.weight.t() for ssm in both]))
+        # each direction's selection (delta's low rank, B, C) and step sizes: products of their own
+        selections = [linear(u[d], ssm.selection_proj.weight.detach().float()) for d, ssm in enumerate(both)]
+        deltas = [linear(sel[..., :rank], ssm.delta_proj.weight.detach().float())  # bias: in the kernel
+                  for sel, ssm in zip(selections, both, strict=True)]
         decay_rates = _stacked([-torch.exp(ssm.A_log.float()).t() for ssm in both])  # 2 N D: A
         y = xz.new_empty(batch, length, channels)
         compiled.bidirectional_scan(
-            u.numpy(), delta_in.view(2, batch, length, channels).numpy(),
+            u.numpy(), *(d.contiguous().numpy() for d in deltas),
             _stacked([ssm.delta_proj.bias for ssm in both]).numpy(), decay_rates.numpy(),
-            selection.view(2, batch, length, rank + 2 * n).numpy(), rank,
+            *(s.contiguous().numpy() for s in selections), rank,
             _stacked([ssm.D for ssm in both]).numpy(), xz.numpy(), y.numpy(),
         )
     return mixer.out_proj(y.to(projected))
