@@ -36,8 +36,9 @@ MIN_FRAMES = 8  # both flashes of the ordering classes, with their fades, fit in
 
 # One encoder thread and bit-exact muxing make the files themselves reproducible, not only their pixels.
 _ENCODERS: dict[str, tuple[str, str, dict[str, str]]] = {
-    "h264": ("libx264", "mp4", {"crf": "18", "preset": "veryfast"}),
-    "vp9": ("libvpx-vp9", "webm", {"crf": "24", "b": "0", "deadline": "realtime", "cpu-used": "8"}),
+    "h264": ("libx264", "mp4", {"crf": "18", "preset": "veryfast", "threads": "1"}),
+    "vp9": ("libvpx-vp9", "webm", {"crf": "24", "b": "0", "deadline": "realtime", "cpu-used": "8",
+                                   "threads": "1"}),
 }
 
 
@@ -77,7 +78,7 @@ def encode(path: Path, clip: np.ndarray, fps: int, codec: Codec) -> None:
         stream = container.add_stream(encoder, rate=fps)
         stream.width, stream.height, stream.pix_fmt = clip.shape[2], clip.shape[1], "yuv420p"
         stream.options = options
-        stream.codec_context.thread_count = 1  # as an option ("threads") PyAV's own default overrode it
+        stream.codec_context.thread_count = 1  # with options' "threads": either alone left x264 threaded
         for rgb in clip:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
         container.mux(stream.encode())
