@@ -27,7 +27,7 @@ app = typer.Typer(
 )
 
 # Command modules register on `app` when imported.
-from . import classify, convert, eval, models, synth, train, weights  # noqa: E402,F401
+from . import classify, convert, eval, models, synth, timeline, train, weights  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:
