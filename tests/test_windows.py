@@ -96,3 +96,14 @@ def test_a_tail_of_half_a_window_or_more_is_classified_and_a_shorter_one_is_name
         else:
             assert windows.warnings == ["the last 0.20 s of the video (from 2.00 s) are less than half a window: "
                                         "not classified"]
+
+
+def test_overlapping_windows_at_the_end_stop_at_the_first_one_too_short(tmp_path) -> None:
+    path = make_video(tmp_path / "66.mkv", frames=66)  # 2.2 s
+    kind = protocol()
+    with Video(path, seek=False) as video:
+        windows = Windows(video, kind, layout(kind, 30.0, window=1.0, stride=0.25))
+        got = list(windows)
+    assert all(w is not None for w in got)
+    assert [round(w.start, 2) for w in got][-3:] == [1.25, 1.5, 1.75]  # 1.75 s: 0.45 s left, but 4 of 8 samples
+    assert got[-1].end == pytest.approx(2.2, abs=1e-3) and windows.warnings == []  # the rest is covered

@@ -115,18 +115,18 @@ class Windows:
         self._frames: dict[float, tuple[torch.Tensor, float]] = {}  # sample time -> (frame, its own time)
         self._read_until = -math.inf
         self._past_end = math.inf  # the first sample time that lies past the end of the video
+        self._covered = 0.0  # the end of the last window handed out
 
     def __iter__(self) -> Iterator[WindowFrames]:
-        ahead: int | None = None  # read, not yet handed out
+        self._read(0)
         for index in itertools.count():
-            if not self._read(index):
-                break
-            if ahead is not None:
-                yield self._window(ahead)
-            ahead = index
-        last = None if ahead is None else self._window(ahead)
-        if last is not None:
-            yield last
+            more = self._read(index + 1)  # the next window is read before this one is handed out
+            window = self._window(index)
+            if window is None:
+                return
+            yield window
+            if not more:
+                return
 
     def _read(self, index: int) -> bool:
         """Decode up to window `index`'s last sample; whether the window starts before the video ends.
@@ -163,9 +163,10 @@ class Windows:
             end = start + plan.window
         else:  # the video ends inside this window
             end = (self.end or 0.0) + 1 / self.video.info.fps
-            if index > 0 and 2 * len(picks) < len(times):
-                self.warnings.append(f"the last {end - start:.2f} s of the video (from {start:.2f} s) are less "
-                                     "than half a window: not classified")
+            if index > 0 and 2 * len(picks) < len(times):  # too little left: the windows end here
+                if end - self._covered > 1e-6:  # (overlapping windows may have covered it already)
+                    self.warnings.append(f"the last {end - self._covered:.2f} s of the video (from "
+                                         f"{self._covered:.2f} s) are less than half a window: not classified")
                 return None
             warnings.append(f"the video ends at {end:.2f} s, inside this window: the {len(picks)} of its "
                             f"{len(times)} sampled frames before the end are repeated to fill the clip")
@@ -175,4 +176,5 @@ class Windows:
         keep_from = plan.times(index + 1)[0]  # the next window is read already: keep only its samples
         for t in [t for t in self._frames if t < keep_from]:
             del self._frames[t]
+        self._covered = end
         return WindowFrames(index, start, end, list(frames), tuple(found), warnings)
