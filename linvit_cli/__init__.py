@@ -3,6 +3,7 @@
 Public API (stable):
     load_model(name_or_config, weights=None, ...) -> torch.nn.Module in eval mode
     classify(path_or_paths, model=None, top_k=5, ...) -> list of records (as `linvit classify --json`)
+    timeline(path_or_url, model=None, window=None, stride=None, ...) -> window records as they are done
     load_registry(extra_files=None) -> Registry of weights.toml entries
 
 Attributes are imported on first use so that `linvit --help` starts without importing torch.
@@ -18,14 +19,16 @@ _LAZY = {
     "classify": ("linvit_cli.classifier", "classify"),
     "load_model": ("linvit_cli.loading", "load_model"),
     "load_registry": ("linvit_cli.registry.load", "load_registry"),
+    "timeline": ("linvit_cli.timeline", "timeline"),
 }
 
 if TYPE_CHECKING:
     from .classifier import classify
     from .loading import load_model
     from .registry.load import load_registry
+    from .timeline import timeline
 
-__all__ = ["__version__", "classify", "load_model", "load_registry"]
+__all__ = ["__version__", "classify", "load_model", "load_registry", "timeline"]
 
 
 def __getattr__(name: str) -> Any:

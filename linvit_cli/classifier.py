@@ -10,13 +10,18 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError, VideoDecodeError
 from .inference import combine_views, predict_views, resolve_autocast, resolve_device
 from .loading import load_model
 from .registry.load import HUB_PREFIX, Registry, load_registry
 from .registry.schema import ModelEntry
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from .video.decode import VideoInfo
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".ts",
                               ".wmv", ".flv", ".3gp", ".ogv"})
@@ -113,8 +118,6 @@ class Classifier:
         logits = predict_views(self.model, loaded.views, device=self.device, autocast=self.autocast,
                                view_batch=self.view_batch, progress=progress)
         probabilities = combine_views(logits, self.entry.protocol.combine)
-        top = probabilities.topk(self.top_k)
-        info = loaded.info
         protocol = self.entry.protocol
         return {
             "file": str(path),
@@ -122,16 +125,25 @@ class Classifier:
             "error": None,
             "model": self.entry.name,
             "commit": self.commit,
-            "video": {"duration": round(info.duration, 3), "fps": round(info.fps, 3), "width": info.width,
-                      "height": info.height, "frames": info.num_frames, "codec": info.codec,
-                      "rotation": info.rotation},
+            "video": video_record(loaded.info),
             "sampling": {"kind": protocol.sampling, "frames": protocol.frames, "views": list(self.views),
                          "combine": protocol.combine},
-            "top_k": [{"rank": r + 1, "index": int(i), "label": self.entry.labels[i], "probability": float(p)}
-                      for r, (p, i) in enumerate(zip(top.values.tolist(), top.indices.tolist(), strict=True))],
+            "top_k": self.ranking(probabilities),
             "warnings": list(loaded.warnings),
             "seconds": round(time.perf_counter() - start, 3),
         }
+
+    def ranking(self, probabilities: Tensor) -> list[dict[str, Any]]:
+        """The `top_k` entries of a record: rank, class index, label and probability, most likely first."""
+        top = probabilities.topk(self.top_k)
+        return [{"rank": r + 1, "index": int(i), "label": self.entry.labels[i], "probability": float(p)}
+                for r, (p, i) in enumerate(zip(top.values.tolist(), top.indices.tolist(), strict=True))]
+
+
+def video_record(info: VideoInfo) -> dict[str, Any]:
+    """The `video` entry of a record: what the file says about itself (duration 0 and frames 0: unknown)."""
+    return {"duration": round(info.duration, 3), "fps": round(info.fps, 3), "width": info.width,
+            "height": info.height, "frames": info.num_frames, "codec": info.codec, "rotation": info.rotation}
 
 
 def failure(path: str, error: str) -> dict[str, Any]:
@@ -151,4 +163,4 @@ def classify(path_or_paths: str | Path | Sequence[str | Path], model: str | None
             for item in expand_inputs(str(p) for p in paths)]
 
 
-__all__ = ["Classifier", "classify", "expand_inputs", "parse_views"]
+__all__ = ["Classifier", "classify", "expand_inputs", "parse_views", "video_record"]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from videos import make_audio_only, make_video, read_frame_number, read_frame_numbers, solid, truncate
+from videos import damage, make_audio_only, make_video, read_frame_number, read_frame_numbers, solid, truncate
 
 from linvit_cli.errors import UsageError, VideoDecodeError
 from linvit_cli.registry.schema import Protocol
@@ -226,6 +226,26 @@ def test_truncated_webm_reports_how_far_it_got(videos: Library, tmp_path: Path) 
     assert any("stream ends at" in w and "truncated" in w for w in warnings)
 
 
+def test_a_damaged_packet_costs_one_frame_and_a_warning_not_the_file(videos: Library, tmp_path: Path) -> None:
+    source = make_video(tmp_path / "250.mp4", frames=250, gop=30)
+    path = damage(source, tmp_path / "one-bad.mp4", [122])
+    with Video(path) as video:
+        decoded = video.read([i / 30 for i in range(250)], convert=read_frame_number)
+    assert decoded.packets > 240 and len(decoded.lost) == 1 and 4.0 < decoded.lost[0] < 4.3  # (opening read some)
+    assert 122 not in decoded.frames  # its neighbours stand in
+    assert decoded.frames[:122] == list(range(122)) and decoded.frames[130:] == list(range(130, 250))
+    warnings = load_views(path, KINDS[3]).warnings
+    assert warnings == ["1 frame(s) lost: the decoder rejected 1 damaged packet(s) (near 4.13 s); the nearest "
+                        "frames that decoded stand in"]
+
+
+def test_a_file_with_more_than_a_tenth_of_its_packets_damaged_is_rejected(tmp_path: Path) -> None:
+    source = make_video(tmp_path / "250.mp4", frames=250, gop=30)
+    path = damage(source, tmp_path / "many-bad.mp4", [k for k in range(250) if k % 30 and k % 5 == 0])
+    with pytest.raises(VideoDecodeError, match=r"rejected 41 of the \d+ packets read as damaged \(more than 10%\)"):
+        load_views(path, KINDS[3])
+
+
 # --- errors
 
 
@@ -385,3 +405,15 @@ def test_load_views_works_in_dataloader_workers(videos: Library) -> None:
     loader = torch.utils.data.DataLoader(paths, batch_size=None, num_workers=1,
                                          collate_fn=functools.partial(views_only, load=load))
     assert [tuple(views.shape) for views in loader] == [(1, 3, 16, 32, 32)] * 2
+
+
+@pytest.mark.parametrize(("shape", "size"), [((720, 1280), (32, 56)), ((37, 53), (224, 320)), ((241, 321), (224, 298)),
+                                             ((1080, 1920), (224, 398)), ((100, 7), (300, 21)), ((16, 16), (32, 32))])
+def test_float_recipe_reads_only_sampled_pixels_yet_equals_interpolating_the_whole_frame(shape, size) -> None:
+    image = np.random.default_rng(2).integers(0, 256, (*shape, 3), np.uint8)
+    whole = F.interpolate(torch.from_numpy(image).permute(2, 0, 1)[None].float(), size=size, mode="bilinear",
+                          align_corners=False, antialias=False)[0]
+    short = min(size)
+    resized = resize_frame(image, short, "float")
+    assert resized.shape == whole.shape and resized.is_contiguous()
+    assert (resized - whole).abs().max() <= 4e-5  # float rounding at 255, one unit in the last place

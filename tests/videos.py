@@ -160,3 +160,36 @@ def truncate(source: str | Path, target: str | Path, keep: float = 0.5) -> Path:
     target = Path(target)
     target.write_bytes(data[: int(len(data) * keep)])
     return target
+
+
+def damage(source: str | Path, target: str | Path, packets: Sequence[int]) -> Path:
+    """Copy an H.264 MP4/MKV with chosen video packets (0-based, in file order) made undecodable.
+
+    The first NAL unit length of each packet is overwritten with 0x7fffffff, larger than the packet, so
+    FFmpeg's decoder rejects the packet as invalid data (`av.error.InvalidDataError`) while the container
+    and every other packet stay intact: later frames decode (those predicted from the lost one, with
+    errors concealed).
+    """
+    data = bytearray(Path(source).read_bytes())
+    with av.open(str(source)) as container:
+        chosen = set(packets)
+        found = [(p.pos, bytes(p)) for k, p in enumerate(q for q in container.demux(video=0) if q.size) if k in chosen]
+    for pos, payload in found:
+        start = data.find(payload, pos)  # the payload itself: MKV's `pos` points at the block header before it
+        data[start : start + 4] = b"\x7f\xff\xff\xff"
+    target = Path(target)
+    target.write_bytes(data)
+    return target
+
+
+def join_synth_clips(path: str | Path, count: int, *, seed: int = 2, fps: int = 12) -> list[str]:
+    """`count` clips of the synthetic motion benchmark (`linvit synth --seed SEED --size 32 --frames 16
+    --background plain`, validation split) joined end to end in one H.264 video; returns their labels."""
+    from linvit_cli.synth.classes import CLASSES
+    from linvit_cli.synth.dataset import class_index, clip_rng, encode
+    from linvit_cli.synth.render import compose, render
+
+    classes = [CLASSES[class_index(seed, "validation", i, len(CLASSES))] for i in range(count)]
+    clips = [render(compose(cls, clip_rng(seed, "validation", i), 16, "plain"), 32) for i, cls in enumerate(classes)]
+    encode(Path(path), np.concatenate(clips), fps, "h264")
+    return [cls.label for cls in classes]

@@ -23,6 +23,9 @@ RegistryOpt = Annotated[
                  "also LINVIT_REGISTRY, paths separated by ':')."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
+JsonlOpt = Annotated[
+    bool, typer.Option("--jsonl", help="Print one JSON line per result as it is done (a video; a timeline's window).")
+]
 OfflineOpt = Annotated[
     bool, typer.Option("--offline", help="Never use the network; only cached weights (as HF_HUB_OFFLINE=1).")
 ]
@@ -59,3 +62,15 @@ FastOpt = Annotated[bool, typer.Option("--fast", help="One view per video: the c
 WorkersOpt = Annotated[
     int, typer.Option("--workers", help="DataLoader processes decoding videos (0: decode in this process).")
 ]
+ViewBatchOpt = Annotated[
+    int | None, typer.Option("--view-batch", help="Views per forward pass (default: 1 on a CPU, 4 on a GPU).")
+]
+TopKOpt = Annotated[int, typer.Option("--top-k", "-k", help="Labels to show per video (per window in a timeline).")]
+
+
+def one_output(as_json: bool, as_jsonl: bool) -> None:
+    """--json and --jsonl exclude each other."""
+    from ..errors import UsageError
+
+    if as_json and as_jsonl:
+        raise UsageError("--json and --jsonl both choose the output; give one of them")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,13 +15,21 @@ from ._options import (
     DeviceOpt,
     DtypeOpt,
     FastOpt,
+    JsonlOpt,
+    JsonOpt,
     ModelOpt,
     OfflineOpt,
     RegistryOpt,
+    TopKOpt,
+    ViewBatchOpt,
     ViewsOpt,
     WeightsOpt,
+    one_output,
 )
 from .app import app
+
+if TYPE_CHECKING:
+    from ..classifier import Classifier
 
 EXAMPLES = """Examples:
   linvit classify clip.mp4                             # the default model (downloaded on first use)
@@ -38,39 +46,29 @@ def classify_command(
                                                 "or - to read paths from standard input.")],
     model: ModelOpt = None,
     weights: WeightsOpt = None,
-    top_k: Annotated[int, typer.Option("--top-k", "-k", help="Labels to show per video.")] = 5,
+    top_k: TopKOpt = 5,
     views: ViewsOpt = None,
     fast: FastOpt = False,
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = "float32",
-    view_batch: Annotated[int | None, typer.Option("--view-batch", help="Views per forward pass "
-                                                   "(default: 1 on a CPU, 4 on a GPU).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document with every result.")] = False,
-    as_jsonl: Annotated[bool, typer.Option("--jsonl", help="Print one JSON line per video as it is done.")] = False,
+    view_batch: ViewBatchOpt = None,
+    as_json: JsonOpt = False,
+    as_jsonl: JsonlOpt = False,
     registry: RegistryOpt = None,
     offline: OfflineOpt = False,
     cache_dir: CacheDirOpt = None,
 ) -> None:
     """Classify videos and print the top labels of each (exit code 1 if any file could not be read)."""
-    from ..classifier import Classifier, expand_inputs, failure, parse_views
-    from ..errors import HubError, UsageError
+    from ..classifier import expand_inputs, failure, parse_views
     from ..registry.load import load_registry
 
-    if as_json and as_jsonl:
-        raise UsageError("--json and --jsonl both choose the output; give one of them")
+    one_output(as_json, as_jsonl)
     chosen_views = parse_views(views, fast)
     arguments = [line.strip() for line in sys.stdin if line.strip()] if inputs == ["-"] else inputs
     items = list(expand_inputs(arguments))
-    try:
-        classifier = Classifier(model, weights=weights, registry=load_registry(registry), device=device,
-                                dtype=dtype, views=chosen_views, view_batch=view_batch, top_k=top_k,
-                                offline=offline, cache_dir=cache_dir)
-    except HubError as err:
-        if model is not None:
-            raise
-        # the default model's weights are out of reach: say how to work offline, never switch silently
-        hint = "or classify offline now with the demo model in the package: --model lvit-demo"
-        raise HubError(f"{err}; {hint}") from err
+    classifier = build_classifier(model, weights=weights, registry=load_registry(registry), device=device,
+                                  dtype=dtype, views=chosen_views, view_batch=view_batch, top_k=top_k,
+                                  offline=offline, cache_dir=cache_dir)
     records = []
     with console.Progress(len(items), show_files=not (as_json or as_jsonl)) as progress:
         for item in items:
@@ -89,6 +87,21 @@ def classify_command(
     raise typer.Exit(1 if failed else 0)
 
 
+def build_classifier(model: str | None, **options: Any) -> Classifier:
+    """The `Classifier` of a command; when the default model's weights are out of reach, the error says how
+    to work offline instead (a model is never switched silently)."""
+    from ..classifier import Classifier
+    from ..errors import HubError
+
+    try:
+        return Classifier(model, **options)
+    except HubError as err:
+        if model is not None:
+            raise
+        hint = "or classify offline now with the demo model in the package: --model lvit-demo"
+        raise HubError(f"{err}; {hint}") from err
+
+
 def _report(record: dict, *, as_json: bool, as_jsonl: bool) -> None:
     """Errors and warnings to stderr at once; results to stdout as a table or a JSON line."""
     from ..output.tables import header, predictions
@@ -98,8 +111,7 @@ def _report(record: dict, *, as_json: bool, as_jsonl: bool) -> None:
     for warning in record.get("warnings", []):
         console.warning(f"{record['file']}: {warning}")
     if as_jsonl:
-        console.stdout.out(json.dumps(record, ensure_ascii=False), highlight=False)
-        console.stdout.file.flush()
+        console.json_line(record)
     elif not as_json and record["ok"]:
         console.stdout.print(header(record))
         console.stdout.print(predictions(record))

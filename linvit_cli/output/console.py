@@ -5,7 +5,13 @@
 
 from __future__ import annotations
 
+import json
+import signal
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from rich.console import Console
 
@@ -66,3 +72,54 @@ class Progress:
 
     def file_done(self, name: str) -> None:
         self._bars.update(self._files, advance=1, description=name)
+
+
+def json_line(record: dict[str, Any]) -> None:
+    """One JSON line on stdout, flushed at once, and whole even when Ctrl-C comes while it is written."""
+    text = json.dumps(record, ensure_ascii=False)
+    with _interrupts_held():
+        stdout.out(text, highlight=False)
+        stdout.file.flush()
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold SIGINT back until the block is done, then raise it as usual (main thread only)."""
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield  # signals go to the main thread; an ignored or default SIGINT needs no holding
+        return
+    caught: list[tuple[int, Any]] = []
+    signal.signal(signal.SIGINT, lambda number, frame: caught.append((number, frame)))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            previous(*caught[0])
+
+
+@contextmanager
+def timeline_progress(total: float, enabled: bool) -> Iterator[Callable[[float], None]]:
+    """A bar over seconds of video on stderr (only on a terminal): position, ETA and the real-time factor.
+
+    Yields `update(position)`, the seconds of video done. `total` 0 (a stream of unknown length) shows a
+    pulsing bar without ETA. Text printed on stdout meanwhile goes above the bar when stdout is the same
+    terminal, and untouched to stdout when it is a file or a pipe.
+    """
+    from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+    from rich.text import Text
+
+    from .tables import clock
+
+    class Speed(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            return Text(f"{task.speed:.1f}x real time" if task.speed else "", style="cyan")
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[position]}"), Speed(),
+                   TimeRemainingColumn(), console=stderr, transient=True, redirect_stdout=stdout.is_terminal,
+                   disable=not (enabled and stderr.is_terminal))
+    with bar:
+        task = bar.add_task("timeline", total=total or None, position="")
+        yield lambda position: bar.update(task, completed=position, position=clock(position))
+

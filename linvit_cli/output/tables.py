@@ -8,6 +8,8 @@ from rich.table import Table
 from rich.text import Text
 
 BAR_WIDTH = 24
+LABEL_STYLES = ("blue", "dark_orange", "green", "red", "cyan", "yellow", "magenta", "bright_blue", "bright_green",
+                "bright_red", "bright_cyan", "bright_magenta")  # a label keeps its style along a timeline
 
 
 def header(record: dict[str, Any]) -> Text:
@@ -34,3 +36,39 @@ def predictions(record: dict[str, Any]) -> Table:
         table.add_row(str(row["rank"]), row["label"], f"{p:.1%}",
                       Text("█" * round(p * BAR_WIDTH), style="green"))
     return table
+
+
+def timeline_header(document: dict[str, Any]) -> Text:
+    """file · duration · fps · size · model · windows: what a timeline is made of, before its segments."""
+    video, settings = document["video"], document["timeline"]
+    crops = f"{settings['crops']} crop{'s' if settings['crops'] > 1 else ''}"
+    length = clock(video["duration"]) if video["duration"] else "length unknown"
+    parts = [length, f"{video['fps']:g} fps", f"{video['width']}x{video['height']}", document["model"],
+             f"windows of {settings['window']:g} s every {settings['stride']:g} s",
+             f"{settings['frames']} frames x {crops}"]
+    text = Text(document["file"], style="bold")
+    text.append("  " + " · ".join(parts), style="dim")
+    return text
+
+
+def segment_line(segment: dict[str, Any], label_width: int) -> Text:
+    """start – end  label  mean probability  bar: one merged segment of a timeline."""
+    style = LABEL_STYLES[segment["index"] % len(LABEL_STYLES)]
+    p = segment["probability"]
+    text = Text(f"{clock(segment['start']):>10} – {clock(segment['end']):<10}  ", style="dim")
+    text.append(f"{segment['label'][:label_width]:<{label_width}}", style=f"bold {style}")
+    text.append(f"  {p:6.1%}  ")
+    text.append("█" * max(1, round(p * BAR_WIDTH / 2)), style=style)
+    windows = segment["windows"]
+    text.append(f"  {windows} window{'s' if windows > 1 else ''}", style="dim")
+    return text
+
+
+def clock(seconds: float) -> str:
+    """hh:mm:ss, with tenths where the time is not a whole second."""
+    whole = int(seconds)
+    tenths = round((seconds - whole) * 10)
+    if tenths == 10:
+        whole, tenths = whole + 1, 0
+    text = f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+    return f"{text}.{tenths}" if tenths else text

@@ -4,6 +4,11 @@ Frames are addressed by time (seconds from the first frame), never by a frame co
 frame rate files and containers that do not know their frame count (WebM) are sampled correctly. Reading
 walks forward through the stream and seeks only when a keyframe lies ahead of the next wanted time, so a
 long video is never decoded whole; only the frames kept are converted to RGB.
+
+Inputs that cannot seek (standard input as `pipe:` or `-`, and URLs FFmpeg opens: http, https, rtsp, ...)
+are read the same way, forward only. A packet the decoder rejects as damaged costs its frame, not the file:
+it is counted (`DecodedFrames.lost`) and the neighbouring frames stand in for it, until more than
+`MAX_LOST_SHARE` of the packets read are lost (`check_losses`).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -32,6 +37,16 @@ SEEK_GAP_S = 2.0
 # dense clips on a 1080p GOP-30 video: 0 s and 0.1 s slower, 0.25 s to 1 s alike within the noise).
 MIN_SKIP_S = 0.25
 _TIE_S = 1e-6  # two frames this close to equally far from a wanted time count as a tie: the earlier wins
+# A read fails when the decoder rejects more than this share of the packets it was given: beyond it the
+# frames left are too far apart to stand in for the lost ones (one damaged packet in 250 costs one frame).
+MAX_LOST_SHARE = 0.1
+STDIN = ("-", "pipe:", "pipe:0")
+NETWORK_TIMEOUT_S = (30.0, 60.0)  # (opening, each read) for URLs, so that a dead server is an error, not a hang
+
+
+def is_stream(source: str | Path) -> bool:
+    """Standard input (`pipe:`, `-`) or a URL (`scheme://...`): inputs that are read once, forward only."""
+    return isinstance(source, str) and (source in STDIN or "://" in source)
 
 
 @dataclass(frozen=True)
@@ -39,10 +54,10 @@ class VideoInfo:
     """What a video file says about itself (and what probing had to work out)."""
 
     path: str
-    duration: float  # seconds
+    duration: float  # seconds; 0.0 when unknown (a stream that states no length)
     fps: float  # average frame rate; guessed by FFmpeg when the container states none
-    num_frames: int  # exact when `frames_from` is "stream" or "packets", an estimate otherwise
-    frames_from: str  # "stream", "stream duration", "container duration" or "packets"
+    num_frames: int  # exact when `frames_from` is "stream" or "packets", an estimate otherwise, 0 when unknown
+    frames_from: str  # "stream", "stream duration", "container duration", "packets" or "unknown" (a stream)
     width: int  # as displayed, after rotation
     height: int
     rotation: int  # degrees counter-clockwise the stored pixels are turned for display (-180..180)
@@ -67,6 +82,8 @@ class DecodedFrames(Generic[T]):
     past_end: int
     stream_end: float | None  # time of the last frame, when decoding ran into the end of the stream
     decoded: int  # frames the decoder produced for this read (a measure of the work done)
+    packets: int = 0  # packets given to the decoder for this read
+    lost: tuple[float, ...] = ()  # time (s from the first frame) of each packet rejected as damaged
 
     def frames_found(self, fps: float) -> int | None:
         """About how many frames the stream really holds, when decoding reached its end."""
@@ -92,19 +109,25 @@ def read_frames(path: str | Path, times: Sequence[float], *, threads: int = 0,
 
 
 class Video:
-    """An open video file: `info`, and `read` for the frames nearest to given times.
+    """An open video file or stream: `info`, and `read` for the frames nearest to given times.
 
     Opening decodes the first frame: it carries the rotation and the start time, and proves the stream
     decodes. Frame threading is on (about 5x on many cores, PyAV docs "Threading"); `threads` = 0 lets
     FFmpeg use one thread per core, which DataLoader workers may want to lower. Every failure, at
-    opening or in mid-stream, is raised as a one-line `VideoDecodeError` naming the file.
+    opening or in mid-stream, is raised as a one-line `VideoDecodeError` naming the file, except damaged
+    packets, which are counted in `DecodedFrames.lost`. A stream (`is_stream`), or a file opened with
+    `seek=False`, is never sought: it is read front to back, every packet once, and reads must ask for
+    later and later times.
     """
 
-    def __init__(self, path: str | Path, *, threads: int = 0) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | Path, *, threads: int = 0, seek: bool = True) -> None:
+        self.streaming = is_stream(path)
+        self.path: str | Path = path if self.streaming else Path(path)
         self._threads = threads
-        _check_file(self.path)
+        if not self.streaming:
+            _check_file(self.path)
         self._container: av.container.InputContainer | None = None
+        self._tally = _Tally()
         try:
             first = self._restart()
             self.info = self._probe(first)
@@ -113,7 +136,8 @@ class Video:
             raise
         self._reformatter = VideoReformatter()  # one swscale context: a fresh one per frame costs more
         self._decoded = 1
-        self._seekable = first.pts is not None  # without timestamps there is nothing to seek by
+        # without timestamps there is nothing to seek by; a stream is read forward only
+        self._seekable = seek and first.pts is not None and not self.streaming
 
     def __enter__(self) -> Video:
         return self
@@ -137,6 +161,7 @@ class Video:
         frames: list[Any] = [None] * len(times)
         found = [0.0] * len(times)
         past_end, start_count = 0, self._decoded
+        start_packets, start_lost = self._tally.packets, len(self._tally.lost)
         last: tuple[av.VideoFrame, Any] | None = None  # the frame converted last, and what it became
         with _reported(self.path, "decoding"):
             for k in order:
@@ -148,13 +173,18 @@ class Video:
                 if self._after is None and times[k] > time + 1.5 / self.info.fps:
                     past_end += 1
         stream_end = self._before[1] if self._after is None and self._before is not None else None
-        return DecodedFrames(frames, tuple(found), past_end, stream_end, self._decoded - start_count)
+        lost = tuple(t - self.info.start_time for t in self._tally.lost[start_lost:])
+        return DecodedFrames(frames, tuple(found), past_end, stream_end, self._decoded - start_count,
+                             self._tally.packets - start_packets, lost)
 
     def _restart(self) -> av.VideoFrame:
         """(Re)open the file and decode its first frame, which becomes the window's only frame."""
         self.close()
         with _reported(self.path, "opening"):
-            self._container = av.open(str(self.path), metadata_errors="ignore")
+            source = "pipe:0" if self.path in STDIN else str(self.path)
+            network = self.streaming and "://" in source
+            self._container = av.open(source, metadata_errors="ignore",
+                                      timeout=NETWORK_TIMEOUT_S if network else None)
             streams = self._container.streams
             if not streams.video:
                 kinds = ", ".join(sorted({s.type for s in streams})) or "none"
@@ -162,7 +192,7 @@ class Video:
             self._stream = streams.video[0]
             self._stream.thread_type = "AUTO"
             self._stream.thread_count = self._threads
-            self._frames: Iterator[av.VideoFrame] = self._container.decode(self._stream)
+            self._frames: Iterator[av.VideoFrame] = self._decode()
             first = next(self._frames, None)
         if first is None:
             raise VideoDecodeError(f"'{self.path}' has a video stream but no frame of it decodes")
@@ -171,9 +201,12 @@ class Video:
         self._after: tuple[av.VideoFrame, float] | None = (first, 0.0)
         return first
 
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        return _decode(self._container, self._stream, self._tally)
+
     def _probe(self, first: av.VideoFrame) -> VideoInfo:
         stream = self._stream
-        fps = float(stream.average_rate or stream.guessed_rate or stream.base_rate or 0)
+        fps = _frame_rate(stream)
         if fps <= 0:
             raise VideoDecodeError(f"'{self.path}' states no frame rate and FFmpeg could not guess one")
         duration, num_frames, frames_from = self._frame_count(fps)
@@ -190,7 +223,8 @@ class Video:
 
         MP4 states the count; WebM/MKV usually state only a container duration (PyAV-Org/PyAV#1131); a
         raw stream (.h264) states neither, and then the packets are counted, without decoding, through a
-        second handle (the first one is past the start and such streams cannot seek back).
+        second handle (the first one is past the start and such streams cannot seek back). A pipe or URL
+        cannot be opened twice: its length stays unknown.
         """
         stream, container = self._stream, self._container
         if stream.duration and stream.time_base:
@@ -204,6 +238,8 @@ class Video:
         if duration > 0:
             source = "stream duration" if stream.duration else "container duration"
             return duration, max(1, round(duration * fps)), source
+        if self.streaming:
+            return 0.0, 0, "unknown"
         with av.open(str(self.path)) as again:
             count = sum(1 for packet in again.demux(again.streams[stream.index]) if packet.size)
         return count / fps, count, "packets"
@@ -242,7 +278,7 @@ class Video:
         """
         back = 0.0
         while target - back > 0 and self._seek_to(target - back):
-            self._frames = self._container.decode(self._stream)
+            self._frames = self._decode()
             self._before, self._after = None, None
             self._after = self._next()
             if self._after is not None and self._after[1] <= target + _TIE_S:
@@ -277,6 +313,51 @@ class Video:
 
     def _seconds(self, pts: int) -> float:
         return float(pts * self._stream.time_base) - self.info.start_time
+
+
+@dataclass
+class _Tally:
+    """Packets given to the decoder, and the presentation time (s) of each one it rejected as damaged."""
+
+    packets: int = 0
+    lost: list[float] = field(default_factory=list)
+
+
+def _decode(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+            tally: _Tally) -> Iterator[av.VideoFrame]:
+    """The stream's frames in order, as `container.decode` gives them, past packets the decoder rejects.
+
+    With frame threading the decoder reports a damaged packet a few packets later, so the time noted is
+    that of the packet it was reported with: close to the lost frame, not exact. (A function, not a
+    method: a generator holding its `Video` would make a reference cycle, and a codec freed late by the
+    garbage collector in a forked DataLoader worker waits forever for its decoding threads.)
+    """
+    for packet in container.demux(stream):
+        if packet.size:
+            tally.packets += 1
+        try:
+            frames = stream.decode(packet)
+        except av.error.InvalidDataError:
+            time = _packet_time(packet)  # raw streams carry no timestamps: count frames instead
+            tally.lost.append(tally.packets / _frame_rate(stream) if time is None else time)
+            continue
+        yield from frames
+
+
+def check_losses(path: str | Path, lost: int, packets: int) -> None:
+    """Fail a read whose decoder rejected more than `MAX_LOST_SHARE` of its packets; fewer cost a warning."""
+    if lost > MAX_LOST_SHARE * packets:
+        raise VideoDecodeError(f"'{path}': the decoder rejected {lost} of the {packets} packets read as damaged "
+                               f"(more than {MAX_LOST_SHARE:.0%}): too little of the video decodes")
+
+
+def lost_warning(lost: Sequence[float]) -> list[str]:
+    """The warning for frames lost to damaged packets, naming where; none when nothing was lost."""
+    if not lost:
+        return []
+    where = ", ".join(f"{t:.2f} s" for t in lost[:5]) + (", ..." if len(lost) > 5 else "")
+    return [f"{len(lost)} frame(s) lost: the decoder rejected {len(lost)} damaged packet(s) (near {where}); "
+            "the nearest frames that decoded stand in"]
 
 
 def _check_file(path: Path) -> None:
@@ -324,3 +405,14 @@ def _to_rgb(frame: av.VideoFrame, rotation: int) -> np.ndarray:
 
 def _time(frame: av.VideoFrame) -> float | None:
     return None if frame.pts is None else float(frame.pts * frame.time_base)
+
+
+def _packet_time(packet: av.Packet) -> float | None:
+    """A packet's presentation time in seconds, else its decoding time; None in raw streams."""
+    stamp = packet.pts if packet.pts is not None else packet.dts
+    return None if stamp is None or not packet.time_base else float(stamp * packet.time_base)
+
+
+def _frame_rate(stream: av.video.stream.VideoStream) -> float:
+    """The average frame rate, else FFmpeg's guess, else the base rate; 0.0 when none is known."""
+    return float(stream.average_rate or stream.guessed_rate or stream.base_rate or 0)

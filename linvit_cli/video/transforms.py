@@ -52,15 +52,52 @@ def resize_frame(image: np.ndarray, short_side: int, recipe: Recipe) -> torch.Te
     """An upright RGB uint8 frame (H, W, 3) as float32 (3, h, w) on the 0..255 scale, short side resized.
 
     "uint8" resizes the uint8 tensor, as OpenCV does (torch and OpenCV may round a value differently by
-    one level); "float" resizes float values and keeps them unrounded.
+    one level); "float" resizes float values and keeps them unrounded (`_bilinear`).
     """
-    pixels = torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0)  # 1 C H W (channels-last memory)
     size = resized_shape(image.shape[0], image.shape[1], short_side, recipe)
+    if recipe == "float" and size != tuple(image.shape[:2]):
+        return _bilinear(image, size)
+    pixels = torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0)  # 1 C H W (channels-last memory)
     if recipe == "float":
         pixels = pixels.float()
     if size != tuple(image.shape[:2]):
         pixels = F.interpolate(pixels, size=size, mode="bilinear", align_corners=False, antialias=False)
     return pixels[0].to(torch.float32, memory_format=torch.contiguous_format)
+
+
+def _bilinear(image: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    """`F.interpolate(frame.float(), size, mode="bilinear", align_corners=False)` of a uint8 frame (H, W, 3),
+    as (3, h, w), up to float rounding, made float only where it is sampled.
+
+    Each output pixel blends the four pixels around its source position, so only those are gathered and
+    converted: shrinking a 720p frame to 32 pixels reads 4 x 32 x 56 of its 1280 x 720, where converting
+    the whole frame to float cost more than decoding it.
+    """
+    top, bottom, down = _taps(image.shape[0], size[0])
+    left, right, across = _taps(image.shape[1], size[1])
+    w0, w1 = (1 - across)[None, :, None], across[None, :, None]
+
+    def blend_along_rows(rows: np.ndarray) -> torch.Tensor:
+        picked = image[rows]  # h W C; numpy gathers in this thread, where torch would wake its thread pool
+        return torch.from_numpy(picked[:, left]).float() * w0 + torch.from_numpy(picked[:, right]).float() * w1
+
+    out = blend_along_rows(top) * (1 - down)[:, None, None] + blend_along_rows(bottom) * down[:, None, None]
+    return out.permute(2, 0, 1).contiguous()  # C h w
+
+
+def _taps(length: int, size: int) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+    """The two source pixels of each of `size` outputs along a side of `length`, and the second's weight.
+
+    As PyTorch's bilinear kernel (align_corners=False): source position (i + 0.5) * scale - 0.5 with the
+    float32 scale length / size, rounded to float32 once (the kernel's multiply-add is fused: rounding the
+    product too gives other weights in the last bit), clamped at 0; its floor and the next pixel (the last
+    one at the border).
+    """
+    scale = float(torch.tensor(length / size, dtype=torch.float32))
+    position = ((torch.arange(size, dtype=torch.float64) + 0.5) * scale - 0.5).float().clamp(min=0)
+    first = position.floor().long().clamp(max=length - 1)
+    weight = (position - first).clamp(0, 1)
+    return first.numpy(), (first + 1).clamp(max=length - 1).numpy(), weight
 
 
 def crop_offsets(length: int, crop: int, count: int, recipe: Recipe) -> list[int]:
@@ -99,3 +136,10 @@ def normalize(pixels: torch.Tensor, mean: tuple[float, ...], std: tuple[float, .
     mean_t = torch.tensor(mean, dtype=pixels.dtype).view(shape)
     std_t = torch.tensor(std, dtype=pixels.dtype).view(shape)
     return (pixels / 255.0 - mean_t) / std_t
+
+
+def to_image(pixels: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
+    """A normalised frame (3, H, W) back to RGB uint8 (H, W, 3): what the model saw, as a picture."""
+    shape = (-1, 1, 1)
+    values = pixels * torch.tensor(std).view(shape) + torch.tensor(mean).view(shape)
+    return (values * 255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).contiguous().numpy()

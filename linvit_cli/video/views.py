@@ -6,6 +6,7 @@ so a DataLoader worker can call it directly.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import NamedTuple
@@ -13,8 +14,9 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from ..errors import VideoDecodeError
 from ..registry.schema import Protocol
-from .decode import DecodedFrames, Video, VideoInfo
+from .decode import DecodedFrames, Video, VideoInfo, check_losses, lost_warning
 from .sampling import sample_clips
 from .transforms import normalize, recipe_for, resize_frame, spatial_crops
 
@@ -35,30 +37,39 @@ def load_views(path: str | Path, protocol: Protocol, views: tuple[int, int] | No
     `views` = (clips, crops) overrides the protocol's (`--views CLIPSxCROPS`; (1, 1) is the centre clip's
     centre crop, `--fast`). Each frame is decoded and resized once even when several clips share it.
     `threads` caps FFmpeg's decoding threads (0: one per core). Raises `VideoDecodeError` for files that
-    cannot be read.
+    cannot be read, or where the decoder rejects more than `MAX_LOST_SHARE` of the packets read as damaged
+    (fewer cost a warning saying how many frames were lost).
     """
     clips, crops = protocol.views if views is None else views
-    recipe = recipe_for(protocol)
     with Video(path, threads=threads) as video:
         info = video.info
+        if not info.num_frames:
+            raise VideoDecodeError(f"'{path}' states no length, which sampling over the whole video needs; "
+                                   "`linvit timeline` reads such streams window by window")
         sampled = sample_clips(protocol, info.num_frames, info.fps, clips)
         wanted = sorted({t for clip in sampled.times for t in clip})
-        decoded = video.read(wanted, convert=partial(_pixels, protocol=protocol))
+        decoded = video.read(wanted, convert=partial(frame_pixels, protocol=protocol))
+    check_losses(path, len(decoded.lost), decoded.packets)
     frame_at = dict(zip(wanted, decoded.frames, strict=True))
     time_at = dict(zip(wanted, decoded.times, strict=True))
     out = torch.empty(clips * crops, 3, protocol.frames, protocol.crop, protocol.crop)
     for c, clip_times in enumerate(sampled.times):
-        clip = torch.stack([frame_at[t] for t in clip_times], dim=1)  # C T H W
-        for s, view in enumerate(spatial_crops(clip, protocol.crop, crops, recipe)):
-            out[c * crops + s] = view
+        out[c * crops : (c + 1) * crops] = clip_views([frame_at[t] for t in clip_times], protocol, crops)
     times = tuple(tuple(time_at[t] for t in clip) for clip in sampled.times)
-    return LoadedViews(out, info, [*sampled.warnings, *_truncation_warning(decoded, info)], times)
+    warnings = [*sampled.warnings, *_truncation_warning(decoded, info), *lost_warning(decoded.lost)]
+    return LoadedViews(out, info, warnings, times)
 
 
-def _pixels(image: np.ndarray, protocol: Protocol) -> torch.Tensor:
+def frame_pixels(image: np.ndarray, protocol: Protocol) -> torch.Tensor:
     """One decoded frame, resized and normalised once however many views use it: (3, h, w) float32."""
     resized = resize_frame(image, protocol.short_side, recipe_for(protocol))
     return normalize(resized, protocol.mean, protocol.std)
+
+
+def clip_views(frames: Sequence[torch.Tensor], protocol: Protocol, crops: int) -> torch.Tensor:
+    """The `crops` spatial views (crops, 3, T, crop, crop) of one clip's frames, each (3, h, w)."""
+    clip = torch.stack(list(frames), dim=1)  # C T H W
+    return torch.stack(spatial_crops(clip, protocol.crop, crops, recipe_for(protocol)))
 
 
 def _truncation_warning(decoded: DecodedFrames[torch.Tensor], info: VideoInfo) -> list[str]:

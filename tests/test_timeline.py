@@ -1,0 +1,237 @@
+"""`linvit timeline` and `timeline()`: windows over long videos, pipes and URLs, damaged and cut files.
+
+The model is the packaged `lvit-demo` (offline, 8 frames of 32 px, segment sampling): its default window
+is 2 s. Pipes and Ctrl-C run the real command in a subprocess, with a real MPEG-TS on its standard input.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import av
+import pytest
+import torch
+from videos import damage, join_synth_clips, make_video, truncate
+
+from linvit_cli import timeline
+from linvit_cli.output.tables import clock
+
+DEMO = ("--model", "lvit-demo", "--device", "cpu")
+KEYS = {"file", "model", "index", "start", "end", "top_k", "warnings"}
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("timeline")
+    ten = make_video(root / "ten.mp4", frames=300, gop=30)
+    return {
+        "six": make_video(root / "six.mp4", frames=180, gop=30),
+        "ts": make_video(root / "five.ts", frames=150, gop=30),
+        "long ts": make_video(root / "long.ts", frames=1800, gop=30, options={"preset": "ultrafast"}),
+        "damaged": damage(ten, root / "damaged.mp4", [125]),  # 4.17 s: inside the third window
+        "cut": truncate(make_video(root / "eight.mkv", frames=240, gop=30), root / "cut.mkv", keep=0.5),
+        "short": make_video(root / "short.mp4", frames=36),
+    }
+
+
+def lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def run_subprocess(*args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "linvit_cli", "timeline", *args, *DEMO], env=os.environ.copy(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+
+
+def test_jsonl_has_one_line_per_window_with_classifys_top_k(run_cli, media):
+    result = run_cli("timeline", media["six"], *DEMO, "--jsonl", "-k", "3")
+    assert result.code == 0, result.err
+    records = lines(result.out)
+    assert [(r["index"], r["start"], r["end"]) for r in records] == [(0, 0.0, 2.0), (1, 2.0, 4.0), (2, 4.0, 6.0)]
+    for record in records:
+        assert set(record) == KEYS and record["file"] == str(media["six"]) and record["warnings"] == []
+        assert [row["rank"] for row in record["top_k"]] == [1, 2, 3]
+        assert set(record["top_k"][0]) == {"rank", "index", "label", "probability"}
+    # one window over a whole clip is what `classify` gives for its centre view
+    clip = run_cli("classify", media["short"], *DEMO, "--views", "1x1", "--json", "-k", "3")
+    window = run_cli("timeline", media["short"], *DEMO, "--json", "-k", "3")
+    expected = json.loads(clip.out)["results"][0]["top_k"]
+    (got,) = json.loads(window.out)["windows"]
+    assert [r["index"] for r in got["top_k"]] == [r["index"] for r in expected]
+    assert [r["probability"] for r in got["top_k"]] == pytest.approx([r["probability"] for r in expected], abs=1e-6)
+    assert any("shorter than one window" in w for w in json.loads(window.out)["warnings"])
+
+
+def test_json_document_and_terminal_view_show_merged_segments(run_cli, media):
+    result = run_cli("timeline", media["six"], *DEMO, "--json", "--window", "1", "--stride", "0.5")
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert doc["complete"] and doc["error"] is None and doc["model"] == "lvit-demo"
+    assert doc["timeline"] == {"window": 1.0, "stride": 0.5, "crops": 1, "frames": 8, "sampling": "segment",
+                               "combine": "logit_sum"}
+    assert doc["video"]["frames"] == 180 and len(doc["windows"]) == 12  # the last, from 5.5 s, is half there
+    segments, windows = doc["segments"], doc["windows"]
+    assert sum(s["windows"] for s in segments) == len(windows)
+    assert segments[0]["start"] == 0.0 and segments[-1]["end"] == 6.0
+    assert all(a["end"] == b["start"] for a, b in zip(segments, segments[1:], strict=False))  # no overlaps
+    for segment in segments:
+        merged = windows[segment["first_window"] : segment["first_window"] + segment["windows"]]
+        assert {w["top_k"][0]["label"] for w in merged} == {segment["label"]}
+        assert segment["probability"] == pytest.approx(sum(w["top_k"][0]["probability"] for w in merged)
+                                                       / len(merged), abs=1e-4)
+    human = run_cli("timeline", media["six"], *DEMO, "--window", "1", "--stride", "0.5")
+    assert human.code == 0
+    rows = human.out.splitlines()
+    assert "six.mp4" in rows[0] and "windows of 1 s every 0.5 s" in rows[0]
+    assert len(rows) == 1 + len(segments)
+    for row, segment in zip(rows[1:], segments, strict=True):
+        assert segment["label"][:40] in row and f"{100 * segment['probability']:.1f}%" in row
+    assert re.search(r"12 windows, \d+ segments: 00:00:06 of video", human.err)
+
+
+def test_api_yields_the_records_of_jsonl(run_cli, media):
+    records = timeline(media["six"], model="lvit-demo", window=3.0, top_k=2, device="cpu")
+    first = next(records)  # a generator: the first window comes before the rest is read
+    assert (first["start"], first["end"]) == (0.0, 3.0)
+    cli = lines(run_cli("timeline", media["six"], *DEMO, "--window", "3", "-k", "2", "--jsonl").out)
+    assert [first, *records] == cli
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--window", "0"], "positive"),
+    (["--stride", "-1"], "positive"),
+    (["--crops", "0"], "--crops"),
+    (["--json", "--jsonl"], "--json and --jsonl"),
+    (["--model", "no-such-model"], "known models"),
+])
+def test_usage_errors_exit_2_with_one_line(run_cli, media, args, message):
+    result = run_cli("timeline", media["six"], *DEMO, *args)
+    assert result.code == 2
+    (line,) = result.err.strip().splitlines()
+    assert line.startswith("Error: ") and message in line
+
+
+def test_an_unreadable_file_is_one_error_line(run_cli, tmp_path):
+    (tmp_path / "notes.mp4").write_text("not a video\n" * 50)
+    for path in (tmp_path / "notes.mp4", tmp_path / "missing.mp4"):
+        result = run_cli("timeline", path, *DEMO)
+        assert result.code == 1 and result.out == ""
+        (line,) = result.err.strip().splitlines()
+        assert line.startswith("Error: ") and path.name in line
+
+
+def test_three_crops_per_window(run_cli, media):
+    result = run_cli("timeline", media["six"], *DEMO, "--crops", "3", "--json")
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert doc["timeline"]["crops"] == 3 and len(doc["windows"]) == 3
+
+
+def test_a_damaged_packet_costs_a_frame_and_a_warning_on_its_window(run_cli, media):
+    with av.open(str(media["damaged"])) as container:  # the premise: FFmpeg's decoder rejects the packet
+        stream = container.streams.video[0]
+        with pytest.raises(av.error.InvalidDataError):
+            for packet in container.demux(stream):
+                stream.decode(packet)
+    result = run_cli("timeline", media["damaged"], *DEMO, "--jsonl")
+    assert result.code == 0, result.err
+    records = lines(result.out)
+    assert [r["start"] for r in records] == [0.0, 2.0, 4.0, 6.0, 8.0]
+    warned = [r["index"] for r in records if any(w.startswith("1 frame(s) lost") for w in r["warnings"])]
+    assert warned == [2]
+    assert records[-1]["warnings"][-1].startswith("in all: 1 frame(s) lost")  # the end's warnings: on the last
+    assert "damaged packet" in result.err and "4.2" in result.err
+    # classify reads the same file with one warning instead of rejecting it
+    classified = run_cli("classify", media["damaged"], *DEMO, "--jsonl")
+    assert classified.code == 0 and "1 frame(s) lost" in lines(classified.out)[0]["warnings"][0]
+
+
+def test_a_file_cut_short_gives_the_timeline_so_far_a_warning_where_it_stopped_and_exit_1(run_cli, media):
+    result = run_cli("timeline", media["cut"], *DEMO, "--jsonl")
+    assert result.code == 1
+    records = lines(result.out)
+    assert records and records[-1]["end"] < 4.5
+    (stopped,) = [line for line in result.err.splitlines() if "decoding stopped at" in line]
+    assert stopped.startswith("Warning: ") and "before the 8.00 s the file states" in stopped
+    assert re.search(r"decoding stopped at 00:00:0\d(\.\d)? \(\d\.\d\d s\)", stopped)
+    assert any("decoding stopped" in w for w in records[-1]["warnings"])
+    doc = json.loads(run_cli("timeline", media["cut"], *DEMO, "--json").out)
+    assert doc["complete"] is False and doc["windows"]
+
+
+def test_standard_input_as_pipe(media):
+    data = media["ts"].read_bytes()
+    for spelling in ("pipe:", "-"):
+        done = subprocess.run([sys.executable, "-m", "linvit_cli", "timeline", spelling, *DEMO, "--jsonl"],
+                              input=data, capture_output=True, env=os.environ.copy(), timeout=120)
+        assert done.returncode == 0, done.stderr.decode()
+        records = lines(done.stdout.decode())
+        assert [(r["start"], r["end"]) for r in records] == [(0.0, 2.0), (2.0, 4.0), (4.0, 5.0)]  # ends in the 3rd
+        assert records[0]["file"] == spelling and "ends at 5.00 s" in records[2]["warnings"][0]
+
+
+def test_an_http_url_is_read_as_a_stream(run_cli, media):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(media["ts"].parent))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/{media['ts'].name}"
+        try:
+            streamed = run_cli("timeline", url, *DEMO, "--jsonl")
+        finally:
+            server.shutdown()
+    assert streamed.code == 0, streamed.err
+    from_file = lines(run_cli("timeline", media["ts"], *DEMO, "--jsonl").out)
+    strip = [{k: v for k, v in r.items() if k != "file"} for r in lines(streamed.out)]
+    assert strip == [{k: v for k, v in r.items() if k != "file"} for r in from_file]
+
+
+def test_ctrl_c_exits_130_leaving_whole_json_lines(media):
+    data = media["long ts"].read_bytes()
+    process = run_subprocess("pipe:", "--jsonl", stdin=subprocess.PIPE)
+    process.stdin.write(data[: len(data) // 3])  # a third, then the stream stalls as a live one can
+    process.stdin.flush()
+    first = process.stdout.readline()
+    assert json.loads(first)["index"] == 0
+    process.send_signal(signal.SIGINT)
+    rest, err = process.communicate(timeout=60)  # closing stdin lets the blocked read return, as when the
+    # producer is killed by the same Ctrl-C
+    assert process.returncode == 130
+    records = lines((first + rest).decode())  # every line whole
+    last = err.decode().strip().splitlines()[-1]
+    assert last == f"Error: interrupted after {len(records)} windows, at {clock(records[-1]['end'])} of the video"
+
+
+def test_windows_aligned_with_joined_clips_get_their_class(run_cli, tmp_path):
+    labels = join_synth_clips(tmp_path / "joined.mp4", 60)
+    result = run_cli("timeline", tmp_path / "joined.mp4", *DEMO, "--window", str(16 / 12), "--jsonl")
+    assert result.code == 0, result.err
+    records = lines(result.out)
+    assert len(records) == len(labels)
+    right = sum(r["top_k"][0]["label"] == label for r, label in zip(records, labels, strict=True))
+    assert right >= 0.85 * len(labels), f"{right} of {len(labels)}"
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_gives_the_cpu_timeline(media):
+    cpu = list(timeline(media["six"], model="lvit-demo", device="cpu"))
+    gpu = list(timeline(media["six"], model="lvit-demo", device="cuda", view_batch=4))
+    for a, b in zip(cpu, gpu, strict=True):
+        assert [r["index"] for r in a["top_k"]] == [r["index"] for r in b["top_k"]]
+        assert [r["probability"] for r in a["top_k"]] == pytest.approx([r["probability"] for r in b["top_k"]],
+                                                                        abs=1e-4)
