@@ -26,7 +26,7 @@ from linvit_cli import timeline
 from linvit_cli.output.tables import clock
 
 DEMO = ("--model", "lvit-demo", "--device", "cpu")
-KEYS = {"file", "model", "index", "start", "end", "top_k", "warnings"}
+KEYS = {"file", "model", "commit", "index", "start", "end", "top_k", "warnings"}
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

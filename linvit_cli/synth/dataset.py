@@ -21,6 +21,7 @@ from typing import Literal
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from ..errors import LinvitError, UsageError
 from .classes import MotionClass, select
@@ -79,8 +80,12 @@ def encode(path: Path, clip: np.ndarray, fps: int, codec: Codec) -> None:
         stream.width, stream.height, stream.pix_fmt = clip.shape[2], clip.shape[1], "yuv420p"
         stream.options = options
         stream.codec_context.thread_count = 1  # with options' "threads": either alone left x264 threaded
+        # A reformatter of its own: the encoder's conversion to YUV otherwise depends on what PyAV converted
+        # before in this process (a decode to RGB changed the files written after it).
+        to_yuv = VideoReformatter()
         for rgb in clip:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+            frame = to_yuv.reformat(av.VideoFrame.from_ndarray(rgb, format="rgb24"), format="yuv420p")
+            container.mux(stream.encode(frame))
         container.mux(stream.encode())
 
 
