@@ -27,9 +27,6 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from flops import count_gflop  # noqa: E402
-
 MODELS = ("videomamba-s", "lvit-k400", "lvit-softmax", "videomae-b", "videomae-b-onednn")
 DEFAULT_MODELS = ("videomamba-s", "lvit-k400", "videomae-b", "videomae-b-onednn")
 
@@ -136,6 +133,9 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(args.child[0], int(args.child[1]), args.device, args.dtype, args.repeat)))
         return
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from flops import count_gflop  # here, not in the children: torch's FLOP counter adds ~60 MiB to a process
 
     before = matmul_peak(args.device)
     print(f"{cpu_name()}; torch {torch.__version__}; {args.device}, {args.threads} threads, {args.dtype}; "
