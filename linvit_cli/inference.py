@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor, nn
@@ -76,6 +77,19 @@ def resolve_autocast(dtype: str, device: torch.device, cpu_native: frozenset[str
     if device.type == "cuda" and dtype == "bfloat16" and not torch.cuda.is_bf16_supported():
         raise UsageError("this GPU does not support bfloat16; use --dtype float16")
     return DTYPES[dtype]
+
+
+@contextmanager
+def intra_op_threads(count: int | None) -> Iterator[None]:
+    """Run torch's CPU operators on `count` threads inside the block (None: leave the setting alone)."""
+    before = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        if count is not None:
+            torch.set_num_threads(before)
 
 
 @torch.inference_mode()

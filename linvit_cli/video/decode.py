@@ -3,7 +3,8 @@
 Frames are addressed by time (seconds from the first frame), never by a frame counter, so variable
 frame rate files and containers that do not know their frame count (WebM) are sampled correctly. Reading
 walks forward through the stream and seeks only when a keyframe lies ahead of the next wanted time, so a
-long video is never decoded whole; only the frames kept are converted to RGB.
+long video is never decoded whole; only the frames kept are converted to RGB, and of those only the rows
+the resize reads where a caller names them (`rows.RowConverter`).
 
 Inputs that cannot seek (standard input as `pipe:` or `-`, and URLs FFmpeg opens: http, https, rtsp, ...)
 are read the same way, forward only. A packet the decoder rejects as damaged costs its frame, not the file:
@@ -23,9 +24,10 @@ from typing import Any, Generic, TypeVar
 
 import av
 import numpy as np
-from av.video.reformatter import VideoReformatter
 
 from ..errors import VideoDecodeError
+from .prefetch import Prefetch
+from .rows import FrameRows, RowConverter
 
 T = TypeVar("T")
 
@@ -117,13 +119,16 @@ class Video:
     opening or in mid-stream, is raised as a one-line `VideoDecodeError` naming the file, except damaged
     packets, which are counted in `DecodedFrames.lost`. A stream (`is_stream`), or a file opened with
     `seek=False`, is never sought: it is read front to back, every packet once, and reads must ask for
-    later and later times.
+    later and later times. `prefetch` > 0 decodes up to that many frames ahead in a thread of its own
+    (`Prefetch`), for a caller that does long work between reads (the timeline runs the model).
     """
 
-    def __init__(self, path: str | Path, *, threads: int = 0, seek: bool = True) -> None:
+    def __init__(self, path: str | Path, *, threads: int = 0, seek: bool = True, prefetch: int = 0) -> None:
         self.streaming = is_stream(path)
         self.path: str | Path = path if self.streaming else Path(path)
         self._threads = threads
+        self._prefetch = prefetch
+        self._frames: Iterator[av.VideoFrame] = iter(())
         if not self.streaming:
             _check_file(self.path)
         self._container: av.container.InputContainer | None = None
@@ -134,7 +139,7 @@ class Video:
         except BaseException:
             self.close()
             raise
-        self._reformatter = VideoReformatter()  # one swscale context: a fresh one per frame costs more
+        self._converter = RowConverter()  # its swscale contexts are kept: a fresh one per frame costs more
         self._decoded = 1
         # without timestamps there is nothing to seek by; a stream is read forward only
         self._seekable = seek and first.pts is not None and not self.streaming
@@ -147,15 +152,23 @@ class Video:
         self.close()
 
     def close(self) -> None:
+        self._stop_decoding()
         if self._container is not None:
             self._container.close()
 
-    def read(self, times: Sequence[float], convert: Callable[[np.ndarray], T] | None = None,
-             ) -> DecodedFrames[T]:
+    def _stop_decoding(self) -> None:
+        """Stop the decoding thread, if any: the container is this thread's again (to seek or close)."""
+        if isinstance(self._frames, Prefetch):
+            self._frames.close()
+
+    def read(self, times: Sequence[float], convert: Callable[[np.ndarray | FrameRows], T] | None = None,
+             rows: np.ndarray | None = None) -> DecodedFrames[T]:
         """The frame nearest to each wanted time (seconds from the first frame), decoded once each.
 
         Each frame kept is converted to upright RGB uint8 and passed through `convert` once, so a caller
         can shrink it right away instead of holding full-size frames. Ties go to the earlier frame.
+        `rows` (ascending) names the only rows of an upright `info.height` x `info.width` frame that
+        `convert` reads: frames whose conversion can be limited to them exactly come to it as `FrameRows`.
         """
         order = sorted(range(len(times)), key=times.__getitem__)
         frames: list[Any] = [None] * len(times)
@@ -163,11 +176,13 @@ class Video:
         past_end, start_count = 0, self._decoded
         start_packets, start_lost = self._tally.packets, len(self._tally.lost)
         last: tuple[av.VideoFrame, Any] | None = None  # the frame converted last, and what it became
+        if self._prefetch and not isinstance(self._frames, Prefetch):  # (after probing: it reads the container)
+            self._frames = Prefetch(self._frames, self._prefetch)
         with _reported(self.path, "decoding"):
             for k in order:
                 frame, time = self._nearest(max(times[k], 0.0))
                 if last is None or last[0] is not frame:
-                    image = _to_rgb(self._reformatter.reformat(frame, format="rgb24"), self.info.rotation)
+                    image = self._rgb(frame, rows)
                     last = frame, image if convert is None else convert(image)
                 frames[k], found[k] = last[1], time
                 if self._after is None and times[k] > time + 1.5 / self.info.fps:
@@ -176,6 +191,13 @@ class Video:
         lost = tuple(t - self.info.start_time for t in self._tally.lost[start_lost:])
         return DecodedFrames(frames, tuple(found), past_end, stream_end, self._decoded - start_count,
                              self._tally.packets - start_packets, lost)
+
+    def _rgb(self, frame: av.VideoFrame, rows: np.ndarray | None) -> np.ndarray | FrameRows:
+        """Upright RGB of a frame: only `rows` of it where the frame is upright and of the stated size."""
+        info = self.info
+        if rows is not None and not info.rotation and (frame.width, frame.height) == (info.width, info.height):
+            return self._converter.convert(frame, rows)
+        return _to_rgb(self._converter.whole(frame), info.rotation)
 
     def _restart(self) -> av.VideoFrame:
         """(Re)open the file and decode its first frame, which becomes the window's only frame."""
@@ -192,7 +214,7 @@ class Video:
             self._stream = streams.video[0]
             self._stream.thread_type = "AUTO"
             self._stream.thread_count = self._threads
-            self._frames: Iterator[av.VideoFrame] = self._decode()
+            self._frames = self._decode()
             first = next(self._frames, None)
         if first is None:
             raise VideoDecodeError(f"'{self.path}' has a video stream but no frame of it decodes")
@@ -291,6 +313,7 @@ class Video:
         """Seek the demuxer; False (and no more tries) where the stream cannot seek by time."""
         if not self._seekable:
             return False
+        self._stop_decoding()
         try:
             self._container.seek(self._pts(seconds), stream=self._stream, backward=True)
         except av.error.FFmpegError:
@@ -397,9 +420,8 @@ def _looks_vfr(stream: av.video.stream.VideoStream) -> bool:
     return bool(average and base and abs(average - base) > 0.01 * base)
 
 
-def _to_rgb(frame: av.VideoFrame, rotation: int) -> np.ndarray:
-    """An rgb24 frame as an upright uint8 array (H, W, 3)."""
-    image = frame.to_ndarray()
+def _to_rgb(image: np.ndarray, rotation: int) -> np.ndarray:
+    """An RGB frame (H, W, 3) as stored, turned upright."""
     return np.ascontiguousarray(np.rot90(image, k=rotation // 90)) if rotation else image
 
 

@@ -20,6 +20,7 @@ reuses `resize_frame` for the short-side jitter; its random crops and flips are 
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Literal
 
@@ -29,6 +30,7 @@ import torch.nn.functional as F
 
 from ..errors import UsageError
 from ..registry.schema import Protocol
+from .rows import FrameRows
 
 Recipe = Literal["float", "uint8"]
 
@@ -48,15 +50,19 @@ def resized_shape(height: int, width: int, short_side: int, recipe: Recipe) -> t
     return (scaled, short_side) if width < height else (short_side, scaled)
 
 
-def resize_frame(image: np.ndarray, short_side: int, recipe: Recipe) -> torch.Tensor:
+def resize_frame(image: np.ndarray | FrameRows, short_side: int, recipe: Recipe) -> torch.Tensor:
     """An upright RGB uint8 frame (H, W, 3) as float32 (3, h, w) on the 0..255 scale, short side resized.
 
     "uint8" resizes the uint8 tensor, as OpenCV does (torch and OpenCV may round a value differently by
-    one level); "float" resizes float values and keeps them unrounded (`_bilinear`).
+    one level); "float" resizes float values and keeps them unrounded (`_bilinear`), and takes the frame
+    as `FrameRows` too: the rows `rows_read` names are all it reads.
     """
+    if isinstance(image, FrameRows):
+        size = resized_shape(image.height, image.pixels.shape[1], short_side, recipe)
+        return _bilinear(image.pixels, size, image.height, image.rows)
     size = resized_shape(image.shape[0], image.shape[1], short_side, recipe)
     if recipe == "float" and size != tuple(image.shape[:2]):
-        return _bilinear(image, size)
+        return _bilinear(image, size, image.shape[0])
     pixels = torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0)  # 1 C H W (channels-last memory)
     if recipe == "float":
         pixels = pixels.float()
@@ -65,15 +71,32 @@ def resize_frame(image: np.ndarray, short_side: int, recipe: Recipe) -> torch.Te
     return pixels[0].to(torch.float32, memory_format=torch.contiguous_format)
 
 
-def _bilinear(image: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+def rows_read(height: int, width: int, short_side: int, recipe: Recipe) -> np.ndarray | None:
+    """The rows of an upright (height, width) frame that `resize_frame` reads, ascending; None: convert it whole.
+
+    Only the "float" recipe's own bilinear kernel takes a frame in part (`FrameRows`), and only a shrink to
+    less than half the height is worth it: converting rows alone costs two rows of conversion each.
+    """
+    size = resized_shape(height, width, short_side, recipe)
+    if recipe != "float" or size == (height, width):
+        return None
+    top, bottom, _ = _taps(height, size[0])
+    rows = np.union1d(top, bottom)
+    return rows if 2 * len(rows) < height else None
+
+
+def _bilinear(image: np.ndarray, size: tuple[int, int], height: int, rows: np.ndarray | None = None) -> torch.Tensor:
     """`F.interpolate(frame.float(), size, mode="bilinear", align_corners=False)` of a uint8 frame (H, W, 3),
     as (3, h, w), up to float rounding, made float only where it is sampled.
 
     Each output pixel blends the four pixels around its source position, so only those are gathered and
     converted: shrinking a 720p frame to 32 pixels reads 4 x 32 x 56 of its 1280 x 720, where converting
-    the whole frame to float cost more than decoding it.
+    the whole frame to float cost more than decoding it. `image` holds the frame's rows `rows` (all
+    `height` of them when None).
     """
-    top, bottom, down = _taps(image.shape[0], size[0])
+    top, bottom, down = _taps(height, size[0])
+    if rows is not None:  # frame rows -> rows of `image`
+        top, bottom = np.searchsorted(rows, top), np.searchsorted(rows, bottom)
     left, right, across = _taps(image.shape[1], size[1])
     w0, w1 = (1 - across)[None, :, None], across[None, :, None]
 
@@ -85,6 +108,7 @@ def _bilinear(image: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
     return out.permute(2, 0, 1).contiguous()  # C h w
 
 
+@functools.lru_cache(maxsize=32)  # a video's frames all take the same taps; callers only read them
 def _taps(length: int, size: int) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
     """The two source pixels of each of `size` outputs along a side of `length`, and the second's weight.
 

@@ -17,8 +17,9 @@ import torch
 from ..errors import VideoDecodeError
 from ..registry.schema import Protocol
 from .decode import DecodedFrames, Video, VideoInfo, check_losses, lost_warning
+from .rows import FrameRows
 from .sampling import sample_clips
-from .transforms import normalize, recipe_for, resize_frame, spatial_crops
+from .transforms import normalize, recipe_for, resize_frame, rows_read, spatial_crops
 
 
 class LoadedViews(NamedTuple):
@@ -48,7 +49,7 @@ def load_views(path: str | Path, protocol: Protocol, views: tuple[int, int] | No
                                    "`linvit timeline` reads such streams window by window")
         sampled = sample_clips(protocol, info.num_frames, info.fps, clips)
         wanted = sorted({t for clip in sampled.times for t in clip})
-        decoded = video.read(wanted, convert=partial(frame_pixels, protocol=protocol))
+        decoded = video.read(wanted, convert=partial(frame_pixels, protocol=protocol), rows=rows_used(info, protocol))
     check_losses(path, len(decoded.lost), decoded.packets)
     frame_at = dict(zip(wanted, decoded.frames, strict=True))
     time_at = dict(zip(wanted, decoded.times, strict=True))
@@ -60,7 +61,12 @@ def load_views(path: str | Path, protocol: Protocol, views: tuple[int, int] | No
     return LoadedViews(out, info, warnings, times)
 
 
-def frame_pixels(image: np.ndarray, protocol: Protocol) -> torch.Tensor:
+def rows_used(info: VideoInfo, protocol: Protocol) -> np.ndarray | None:
+    """The rows of the video's upright frames that `frame_pixels` reads (None: all), for `Video.read`."""
+    return rows_read(info.height, info.width, protocol.short_side, recipe_for(protocol))
+
+
+def frame_pixels(image: np.ndarray | FrameRows, protocol: Protocol) -> torch.Tensor:
     """One decoded frame, resized and normalised once however many views use it: (3, h, w) float32."""
     resized = resize_frame(image, protocol.short_side, recipe_for(protocol))
     return normalize(resized, protocol.mean, protocol.std)

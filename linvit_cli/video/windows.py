@@ -23,7 +23,7 @@ from ..errors import UsageError
 from ..registry.schema import Protocol
 from .decode import Video, lost_warning
 from .sampling import sample_clips
-from .views import frame_pixels
+from .views import frame_pixels, rows_used
 
 MIN_WINDOW_S = 2.0
 _DIGITS = 6  # sample times are rounded to the microsecond, so that overlapping windows share them exactly
@@ -116,6 +116,7 @@ class Windows:
         self._read_until = -math.inf
         self._past_end = math.inf  # the first sample time that lies past the end of the video
         self._covered = 0.0  # the end of the last window handed out
+        self._rows = rows_used(video.info, protocol)
 
     def __iter__(self) -> Iterator[WindowFrames]:
         self._read(0)
@@ -143,7 +144,7 @@ class Windows:
             wanted.update(t for t in samples if self._read_until < t <= times[-1])
         new = sorted(wanted)
         if new:
-            decoded = self.video.read(new, convert=partial(frame_pixels, protocol=self.protocol))
+            decoded = self.video.read(new, convert=partial(frame_pixels, protocol=self.protocol), rows=self._rows)
             self._frames.update(zip(new, zip(decoded.frames, decoded.times, strict=True), strict=True))
             self._read_until = new[-1]
             self.packets += decoded.packets
