@@ -278,6 +278,25 @@ def test_fused_cpu_mixer_matches_the_step_by_step_scan(length, decay, monkeypatc
     assert max_diff(fused, expected) / expected.abs().max().item() < 1e-5
 
 
+def test_fused_cpu_mixer_buffers_are_per_thread_and_per_shape():
+    """The kernels' reused buffers: threads running clips of other lengths at once get what each gets alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    mixer = perturbed_mixer(64, "weak")
+    clips = [torch.randn(1, length, 64) for length in (40, 7, 40, 90)]
+    with torch.inference_mode():
+        alone = [mixer(x) for x in clips]
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return torch.stack([mixer(x) for _ in range(20)])
+
+    with ThreadPoolExecutor(len(clips)) as pool:
+        together = list(pool.map(run, clips))
+    for expected, outputs in zip(alone, together, strict=True):
+        assert torch.equal(outputs, expected.expand_as(outputs))
+
+
 def test_fused_cpu_mixer_is_for_inference_only():
     mixer = perturbed_mixer(64, "weak")
     x = torch.randn(1, 5, 64)

@@ -8,6 +8,7 @@ the autocast precision. Training, float64 and devices other than the CPU keep th
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 import torch
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 KERNELS = "linvit_cli.models.videomamba.mixer_kernels"
 _LANES = 64  # mixer_kernels.LANES, known here without importing numba
+_scratch = threading.local()  # per thread: the buffers of `_buffer`
 
 
 def applies(mixer: BidirectionalMamba, hidden: Tensor) -> bool:
@@ -43,7 +45,7 @@ def fused_forward(mixer: BidirectionalMamba, hidden: Tensor) -> Tensor:
     rank = mixer.forward_ssm.dt_rank
     with torch.autocast("cpu", enabled=False), torch_threads():
         taps = _stacked([ssm.conv.weight.squeeze(1).t() for ssm in both])  # 2 K D
-        u = xz.new_empty(2, batch, length, channels)
+        u = _buffer("u", (2, batch, length, channels))
         compiled.causal_conv_silu(xz.numpy(), taps.numpy(), _stacked([ssm.conv.bias for ssm in both]).numpy(),
                                   u.numpy())
         # each direction's selection (delta's low rank, B, C) and step sizes: products of their own
@@ -51,7 +53,7 @@ def fused_forward(mixer: BidirectionalMamba, hidden: Tensor) -> Tensor:
         deltas = [linear(sel[..., :rank], ssm.delta_proj.weight.detach().float())  # bias: in the kernel
                   for sel, ssm in zip(selections, both, strict=True)]
         decay_rates = _stacked([-torch.exp(ssm.A_log.float()).t() for ssm in both])  # 2 N D: A
-        y = xz.new_empty(batch, length, channels)
+        y = _buffer("y", (batch, length, channels))
         compiled.bidirectional_scan(
             u.numpy(), *(d.contiguous().numpy() for d in deltas),
             _stacked([ssm.delta_proj.bias for ssm in both]).numpy(), decay_rates.numpy(),
@@ -60,6 +62,21 @@ def fused_forward(mixer: BidirectionalMamba, hidden: Tensor) -> Tensor:
         )
     return mixer.out_proj(y.to(projected))
 
+
+
+def _buffer(name: str, shape: tuple[int, ...]) -> Tensor:
+    """This thread's float32 tensor `name` of `shape`, reused from the previous layer's call.
+
+    Every layer writes intermediates of the same shapes; fresh ones would fault in every page again (at 64
+    frames, 116 MB a layer). The last clip's buffers stay allocated until a clip of another shape replaces
+    them.
+    """
+    buffers = _scratch.__dict__.setdefault("buffers", {})
+    buffer = buffers.get(name)
+    if buffer is None or buffer.shape != shape:
+        buffers[name] = None  # the old one goes before the new one is made
+        buffer = buffers[name] = torch.empty(shape)
+    return buffer
 
 
 def _stacked(tensors: list[Tensor]) -> Tensor:
