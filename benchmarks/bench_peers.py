@@ -90,7 +90,7 @@ def matmul_peak(device: str, seconds: float = 2.0) -> dict[str, float]:
 
 def measure(name: str, frames: int, device: str, dtype: str, repeat: int) -> dict:
     """Runs in the child: best seconds of `repeat` forwards after one warm-up, and the peak memory."""
-    import resource
+    from memory import peak_rss_mib
 
     torch.manual_seed(0)
     model, x = build(name, frames)
@@ -105,10 +105,7 @@ def measure(name: str, frames: int, device: str, dtype: str, repeat: int) -> dic
             forward(name, model, x)
             sync(device)
             times.append(time.perf_counter() - start)
-    if device.startswith("cuda"):
-        peak_mib = torch.cuda.max_memory_allocated() / 2**20
-    else:
-        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mib = torch.cuda.max_memory_allocated() / 2 ** 20 if device.startswith("cuda") else peak_rss_mib()
     return {"seconds": min(times[1:]), "peak_mib": peak_mib}
 
 

@@ -9,7 +9,7 @@ The targets of issue 12, each printed as a ratio of two measurements made in the
     runs of the MID video taken in turns.
 
 Every measurement runs in a process of its own (this script with --child), which reports its peak RSS
-(`resource.getrusage`, RUSAGE_SELF) and the time of the work alone (model loading and imports excluded),
+(`memory.peak_rss_mib`: its own, not its parent's) and the time of the work alone (model loading and imports excluded),
 so no run inherits another's memory. Models: lvit-demo (packaged weights) and VideoMamba-S
 (videomamba-s16-k400-f16) with random weights of the right shape, saved once as safetensors and given
 with --weights, so nothing is downloaded. The timeline runs as `linvit timeline --jsonl` does, records
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -45,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from bench_decode import repeated  # noqa: E402
+from memory import peak_rss_mib  # noqa: E402
 from videos import make_video  # noqa: E402
 
 VIDEOMAMBA = "videomamba-s16-k400-f16"
@@ -120,7 +120,7 @@ def child(args: argparse.Namespace) -> None:
                 windows, end = windows + 1, result.record["end"]
             frames = round(end * run.video.info.fps)
         seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    peak = peak_rss_mib()
     print(json.dumps({"seconds": seconds, "frames": frames, "windows": windows, "rss_mib": peak}))
 
 
