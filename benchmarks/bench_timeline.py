@@ -9,8 +9,8 @@ The targets of issue 12, each printed as a ratio of two measurements made in the
     runs of the MID video taken in turns.
 
 Every measurement runs in a process of its own (this script with --child), which reports its peak RSS
-(`memory.peak_rss_mib`: its own, not its parent's) and the time of the work alone (model loading and imports excluded),
-so no run inherits another's memory. Models: lvit-demo (packaged weights) and VideoMamba-S
+(`memory.peak_rss_mib`: its own, not its parent's) and the time of the work alone (model loading and
+imports excluded), so no run inherits another's memory. Models: lvit-demo (packaged weights) and VideoMamba-S
 (videomamba-s16-k400-f16) with random weights of the right shape, saved once as safetensors and given
 with --weights, so nothing is downloaded. The timeline runs as `linvit timeline --jsonl` does, records
 serialised and dropped.
