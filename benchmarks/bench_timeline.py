@@ -10,10 +10,14 @@ The targets of issue 12, each printed as a ratio of two measurements made in the
 
 Every measurement runs in a process of its own (this script with --child), which reports its peak RSS
 (`memory.peak_rss_mib`: its own, not its parent's) and the time of the work alone (model loading and
-imports excluded), so no run inherits another's memory. Models: lvit-demo (packaged weights) and VideoMamba-S
-(videomamba-s16-k400-f16) with random weights of the right shape, saved once as safetensors and given
-with --weights, so nothing is downloaded. The timeline runs as `linvit timeline --jsonl` does, records
-serialised and dropped.
+imports excluded), so no run inherits another's memory. It also reports its CPU time (all its threads) and
+the share of the machine's CPU time the hypervisor stole while it ran (/proc/stat): on a shared virtual
+machine a slow minute shows there, and the CPU time ratio, which steal does not inflate, is printed beside
+the wall time ratio. Each video is read once before its runs, so that every run reads it from the page
+cache, not the disk (a new session found the hour's 1.6 GB uncached). Models: lvit-demo (packaged weights)
+and VideoMamba-S (videomamba-s16-k400-f16) with random weights of the right shape, saved once as
+safetensors and given with --weights, so nothing is downloaded. The timeline runs as `linvit timeline
+--jsonl` does, records serialised and dropped.
 
 Videos: H.264 (x264 ultrafast, GOP --gop), simple moving content (a colour gradient sliding sideways and a
 bright square crossing it) under fresh grain in every frame (--noise, the standard deviation in grey
@@ -82,6 +86,23 @@ def video(cache: Path, size: tuple[int, int], minutes: float, fps: int, gop: int
     return repeated(path, unit, copies)
 
 
+def read_through(path: Path) -> Path:
+    """Read `path` once so that the runs find it in the page cache (a cold read measures the disk)."""
+    with path.open("rb") as file:
+        while file.read(1 << 23):
+            pass
+    return path
+
+
+def cpu_jiffies() -> tuple[int, int]:
+    """The machine's stolen and total CPU time since boot (/proc/stat; zeros where there is none)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return 0, 0
+    return fields[7], sum(fields)
+
+
 def random_weights(cache: Path) -> Path:
     """VideoMamba-S at random initialisation, as safetensors of the registry entry's shape."""
     path = cache / "videomamba-s16-k400-f16-random.safetensors"
@@ -99,7 +120,10 @@ def random_weights(cache: Path) -> Path:
 
 
 def child(args: argparse.Namespace) -> None:
-    """One measurement; prints one JSON line: seconds of work, frames, windows, peak RSS in MiB."""
+    """One measurement; prints one JSON line: seconds of work (wall, CPU), steal share, frames, windows,
+    peak RSS in MiB."""
+    stolen, total = cpu_jiffies()
+    cpu = time.process_time()
     if args.child == "decode":
         start = time.perf_counter()
         with av.open(str(args.video)) as container:
@@ -112,7 +136,8 @@ def child(args: argparse.Namespace) -> None:
         from linvit_cli.timeline import Timeline
 
         classifier = Classifier(args.model, weights=args.weights, views=(1, 1), device=args.device)
-        start = time.perf_counter()
+        stolen, total = cpu_jiffies()
+        cpu, start = time.process_time(), time.perf_counter()
         with Timeline(args.video, classifier) as run:
             windows, end = 0, 0.0
             for result in run:
@@ -120,8 +145,10 @@ def child(args: argparse.Namespace) -> None:
                 windows, end = windows + 1, result.record["end"]
             frames = round(end * run.video.info.fps)
         seconds = time.perf_counter() - start
-    peak = peak_rss_mib()
-    print(json.dumps({"seconds": seconds, "frames": frames, "windows": windows, "rss_mib": peak}))
+    cpu = time.process_time() - cpu
+    stolen, total = (now - then for now, then in zip(cpu_jiffies(), (stolen, total), strict=True))
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "steal": stolen / max(total, 1),
+                      "frames": frames, "windows": windows, "rss_mib": peak_rss_mib()}))
 
 
 def measure(kind: str, path: Path, model: str | None = None, weights: Path | None = None,
@@ -162,7 +189,8 @@ def main() -> None:
         return
     args.cache.mkdir(parents=True, exist_ok=True)
     size = tuple(int(v) for v in args.size.lower().split("x"))
-    short, mid, long = (video(args.cache, size, m, args.fps, args.gop, args.noise) for m in args.minutes)
+    short, mid, long = (read_through(video(args.cache, size, m, args.fps, args.gop, args.noise))
+                        for m in args.minutes)
     rows = []
     for model in args.models:
         weights = random_weights(args.cache) if model == VIDEOMAMBA else None
@@ -176,6 +204,7 @@ def main() -> None:
             timelines.append(measure("timeline", mid, model, weights, args.device))
             decodes.append(measure("decode", mid))
         runs["mid"] = sorted(timelines, key=lambda run: run["seconds"])[(len(timelines) - 1) // 2]
+        runs["mid cpu"] = sorted(run["cpu_seconds"] for run in timelines)[(len(timelines) - 1) // 2]
         best, decode = (min(kind, key=lambda run: run["seconds"]) for kind in (timelines, decodes))
         pairs = [d["seconds"] / t["seconds"] for t, d in zip(timelines, decodes, strict=True)]
         rows.append((model, runs, decode["frames"] / decode["seconds"], best["frames"] / best["seconds"],
@@ -183,14 +212,15 @@ def main() -> None:
     minutes = " / ".join(f"{m:g}" for m in args.minutes)
     print(f"\ntimeline of {args.size} H.264 at {args.fps} fps, GOP {args.gop}, grain {args.noise:g}, {minutes} min, "
           f"device {args.device}\n")
-    print(f"{'model':<26}{'RSS long/short':>16}{'time long/mid':>15}{'timeline fps':>14}{'decode fps':>12}"
-          f"{'ratio':>8}   RSS MiB short/mid/long   s short/mid/long")
+    print(f"{'model':<26}{'RSS long/short':>16}{'time long/mid':>15}{'CPU long/mid':>14}{'timeline fps':>14}"
+          f"{'decode fps':>12}{'ratio':>8}   RSS MiB short/mid/long   s short/mid/long   steal % short/mid/long")
     for model, runs, decode_fps, fps, *_ in rows:
-        rss = [runs[k]["rss_mib"] for k in ("short", "mid", "long")]
-        secs = [runs[k]["seconds"] for k in ("short", "mid", "long")]
-        print(f"{model:<26}{rss[2] / rss[0]:>16.3f}{secs[2] / secs[1]:>15.2f}{fps:>14.1f}{decode_fps:>12.1f}"
+        rss, secs, steal = ([runs[k][key] for k in ("short", "mid", "long")]
+                            for key in ("rss_mib", "seconds", "steal"))
+        print(f"{model:<26}{rss[2] / rss[0]:>16.3f}{secs[2] / secs[1]:>15.2f}"
+              f"{runs['long']['cpu_seconds'] / runs['mid cpu']:>14.2f}{fps:>14.1f}{decode_fps:>12.1f}"
               f"{fps / decode_fps:>8.2f}   {' / '.join(f'{v:.0f}' for v in rss):<24} "
-              f"{' / '.join(f'{v:.1f}' for v in secs)}")
+              f"{' / '.join(f'{v:.1f}' for v in secs):<18} {' / '.join(f'{100 * v:.1f}' for v in steal)}")
     print("\nMID runs in turns (s): timeline, decode, and decode/timeline of each pair (the spread of the ratio)")
     for model, *_, timelines, decodes, pairs in rows:
         print(f"{model:<26}{' '.join(f'{v:.2f}' for v in timelines)} | {' '.join(f'{v:.2f}' for v in decodes)} | "
