@@ -15,7 +15,7 @@ import pytest
 from linvit_cli.cli.app import main
 from linvit_cli.errors import UsageError
 from linvit_cli.synth import classes, render
-from linvit_cli.synth.dataset import class_index, clip_rng, generate
+from linvit_cli.synth.dataset import class_index, clip_rng, encode, generate
 
 TINY = {"size": 32, "frames": 8}
 TINY_ARGS = ["--size", "32", "--frames", "8"]
@@ -61,6 +61,16 @@ def test_same_seed_same_files_other_seed_other_videos(tmp_path: Path) -> None:
         assert a.read_bytes() == b.read_bytes()
         assert np.array_equal(decode(a)[0], decode(b)[0])
         assert not np.array_equal(decode(a)[0], decode(other)[0])
+
+
+def test_encoding_the_same_frames_again_writes_the_same_file(tmp_path: Path) -> None:
+    motion = classes.CLASSES[class_index(1, "validation", 0, len(classes.CLASSES))]
+    clip = render.render(render.compose(motion, clip_rng(1, "validation", 0), 8), 32)
+    written = set()
+    for _ in range(24):  # with x264's macroblock tree on, this clip came out in 3-4 versions in 40
+        encode(tmp_path / "clip.mp4", clip, 12, "h264")
+        written.add((tmp_path / "clip.mp4").read_bytes())
+    assert len(written) == 1
 
 
 def test_more_videos_or_more_workers_repeat_the_same_videos(tmp_path: Path) -> None:

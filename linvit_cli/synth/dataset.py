@@ -36,8 +36,10 @@ MIN_SIZE = 32  # distractors are a few pixels wide at this size
 MIN_FRAMES = 8  # both flashes of the ordering classes, with their fades, fit in this many frames
 
 # One encoder thread and bit-exact muxing make the files themselves reproducible, not only their pixels.
+# x264's macroblock-tree rate control is off: with it, one process encoding the same frames again wrote a
+# different file about one time in ten (x264's assembly path; with no-asm the files were steady too).
 _ENCODERS: dict[str, tuple[str, str, dict[str, str]]] = {
-    "h264": ("libx264", "mp4", {"crf": "18", "preset": "veryfast", "threads": "1"}),
+    "h264": ("libx264", "mp4", {"crf": "18", "preset": "veryfast", "threads": "1", "x264-params": "mbtree=0"}),
     "vp9": ("libvpx-vp9", "webm", {"crf": "24", "b": "0", "deadline": "realtime", "cpu-used": "8",
                                    "threads": "1"}),
 }
