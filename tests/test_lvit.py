@@ -252,7 +252,7 @@ def test_chunked_evaluation_equals_one_pass():
     assert model.blocks[0].frame_chunk == 16
     for block in model.blocks:  # 2 clips x 48 frames x 16 cells; every split leaves a shorter last slice
         block.temporal_attn.chunk_tokens = block.spatial_attn.chunk_tokens = 250  # 5 and 15 sequences
-        block.mlp.frames_per_pass = 3  # of 32 frames per 16-frame chunk of 2 clips
+        block.mlp.pass_values = 3 * 16 * block.mlp.fc1.out_features  # 3 of 32 frames (16-frame chunks, 2 clips)
     x = torch.randn(2, 3, 48, 32, 32, dtype=torch.float64)
     with torch.no_grad():
         chunked = model.eval()(x)
