@@ -17,6 +17,7 @@ it reports views per second and the distance of the float32 logits from a float6
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -24,18 +25,18 @@ from contextlib import ExitStack, contextmanager
 import torch
 from torch import Tensor, nn
 
+from linvit_cli import kernels
+from linvit_cli.kernels.numba import load
 from linvit_cli.models import create_model
-from linvit_cli.models.layers import add_norm
-from linvit_cli.models.layers.jit import kernels
-from linvit_cli.models.videomamba import bimamba, fused_cpu
+from linvit_cli.models.videomamba import bimamba
 from linvit_cli.models.videomamba.selective_scan import selective_scan, selective_scan_reference
 
 MATMUL_MODULES = (nn.Linear, nn.Conv3d)
 # (module, function, label): the pieces timed under a label of their own
 PLAIN_PARTS = ((bimamba, "selective_scan", "scan"), (bimamba, "causal_depthwise_conv", "causal conv"))
-KERNEL_PARTS = ((fused_cpu.KERNELS, "causal_conv_silu", "kernel: conv + SiLU"),
-                (fused_cpu.KERNELS, "bidirectional_scan", "kernel: scan + gate"),
-                (add_norm.KERNELS, "add_rms_norm", "kernel: add + RMSNorm"))
+KERNEL_PARTS = (("mixer", "causal_conv_silu", "kernel: conv + SiLU"),
+                ("mixer", "bidirectional_scan", "kernel: scan + gate"),
+                ("norm", "add_rms_norm", "kernel: add + RMSNorm"))
 
 
 class Stopwatch:
@@ -66,9 +67,16 @@ def replaced(owner: object, name: str, value: object) -> Iterator[None]:
 
 @contextmanager
 def plain_pytorch() -> Iterator[None]:
-    """The model as it runs where numba is unavailable."""
-    with replaced(fused_cpu, "applies", lambda *_: False), replaced(add_norm, "_fused", lambda *_: False):
+    """The model as it runs with `LINVIT_KERNELS=torch`."""
+    before = os.environ.get(kernels.ENV_VAR)
+    os.environ[kernels.ENV_VAR] = "torch"
+    try:
         yield
+    finally:
+        if before is None:
+            del os.environ[kernels.ENV_VAR]
+        else:
+            os.environ[kernels.ENV_VAR] = before
 
 
 @contextmanager
@@ -96,7 +104,7 @@ def timed_parts(model: nn.Module, watch: Stopwatch, captured: list[tuple[Tensor,
     handles = [h for m in model.modules() if isinstance(m, MATMUL_MODULES)
                for h in (m.register_forward_pre_hook(before), m.register_forward_hook(after))]
     parts = [(owner, name, label) for owner, name, label in PLAIN_PARTS]
-    parts += [(kernels(module), name, label) for module, name, label in KERNEL_PARTS if kernels(module)]
+    parts += [(load(module), name, label) for module, name, label in KERNEL_PARTS if load(module)]
     parts += [(torch, name, "matrix products") for name in ("bmm", "baddbmm")]
     with ExitStack() as stack:
         for owner, name, label in parts:
@@ -139,7 +147,7 @@ def main() -> None:
     print(f"{args.model}, {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters; input "
           f"{args.batch} x 3 x {args.frames} x {args.img_size} x {args.img_size}, float32, {device}"
           + (f", {torch.get_num_threads()} threads" if device.type == "cpu" else ""))
-    fused = device.type == "cpu" and kernels(fused_cpu.KERNELS) is not None
+    fused = kernels.backend(device) == "numba" and load("mixer") is not None
     modes = {"numba kernels": ExitStack, "plain PyTorch": plain_pytorch} if fused else {"plain PyTorch": ExitStack}
     captured: list[tuple[Tensor, ...]] = []
     with torch.inference_mode():

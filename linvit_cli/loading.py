@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from . import kernels
 from .errors import UsageError, WeightsUnavailableError
 from .integrity import verify_sha256
 from .models import create_model, get_architecture
@@ -75,6 +76,7 @@ def load_model(
         offline: never touch the network; use cached Hub files only.
         cache_dir: the Hub cache (default: huggingface_hub's).
     """
+    kernels.choose(device or "cpu")  # a LINVIT_KERNELS that cannot run there stops before any download
     arch_name, kwargs, entry = resolve_entry(name_or_config, registry, offline=offline, cache_dir=cache_dir)
     arch = get_architecture(arch_name)
     model = create_model(arch_name, **kwargs).to(dtype=dtype)  # before loading: no rounding via float32

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-# the project's shared/ folder sits beside the repository checkout (as in CI)
-REFERENCE = Path(os.environ.get("LINVIT_REFERENCE", Path(__file__).resolve().parents[2] / "shared" / "reference"))
+# the authors' outputs that the models must reproduce (tests/reference/README.md); LINVIT_REFERENCE may point elsewhere
+REFERENCE = Path(os.environ.get("LINVIT_REFERENCE", Path(__file__).resolve().parent / "reference"))
 
 
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     if not REFERENCE.is_dir():
-        pytest.fail(f"reference tensors not found at {REFERENCE}; set LINVIT_REFERENCE")
+        pytest.fail(f"reference tensors not found at {REFERENCE} (LINVIT_REFERENCE)")
     return REFERENCE
 
 

@@ -17,15 +17,16 @@ from videos import make_video
 
 from linvit_cli import classify, load_model
 from linvit_cli.errors import CheckpointError
+from linvit_cli.kernels.numba import bimamba as numba_mixer
+from linvit_cli.kernels.numba import load
 from linvit_cli.models import create_model
 from linvit_cli.models.checkpoint import save_safetensors
-from linvit_cli.models.layers import add_norm, softplus
-from linvit_cli.models.layers.jit import kernels
-from linvit_cli.models.videomamba import bimamba, fused_cpu
+from linvit_cli.models.videomamba import add_norm, bimamba
 from linvit_cli.models.videomamba.bimamba import BidirectionalMamba
 from linvit_cli.models.videomamba.causal_conv import causal_depthwise_conv
 from linvit_cli.models.videomamba.convert import checkpoint_filter
 from linvit_cli.models.videomamba.selective_scan import selective_scan, selective_scan_reference
+from linvit_cli.models.videomamba.softplus import softplus
 from linvit_cli.registry.load import load_registry
 
 # The reference model: width 64, depth 4, 4 frames of 64 px, d_state 16, dt_rank 4, 10 classes.
@@ -265,12 +266,12 @@ def perturbed_mixer(dim: int, decay: str) -> BidirectionalMamba:
 
 @pytest.mark.parametrize("decay", ["strong", "weak"])
 @pytest.mark.parametrize("length", [1, 3, 70])
-def test_fused_cpu_mixer_matches_the_step_by_step_scan(length, decay, monkeypatch):
+def test_numba_mixer_matches_the_step_by_step_scan(length, decay, monkeypatch):
     """The kernels (float32) against the mixer's PyTorch path in float64 with the reference scan."""
     mixer = perturbed_mixer(64, decay)  # D = 128: two blocks of 64 channels
     x = torch.randn(2, length, 64)
     with torch.inference_mode():
-        assert fused_cpu.applies(mixer, x)
+        assert numba_mixer.applies(mixer, x)
         fused = mixer(x)
         monkeypatch.setattr(bimamba, "selective_scan", selective_scan_reference)
         expected = mixer.double()(x.double())
@@ -278,7 +279,7 @@ def test_fused_cpu_mixer_matches_the_step_by_step_scan(length, decay, monkeypatc
     assert max_diff(fused, expected) / expected.abs().max().item() < 1e-5
 
 
-def test_fused_cpu_mixer_buffers_are_per_thread_and_per_shape():
+def test_numba_mixer_buffers_are_per_thread_and_per_shape():
     """The kernels' reused buffers: threads running clips of other lengths at once get what each gets alone."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -297,13 +298,13 @@ def test_fused_cpu_mixer_buffers_are_per_thread_and_per_shape():
         assert torch.equal(outputs, expected.expand_as(outputs))
 
 
-def test_fused_cpu_mixer_is_for_inference_only():
+def test_numba_mixer_is_for_inference_only():
     mixer = perturbed_mixer(64, "weak")
     x = torch.randn(1, 5, 64)
-    assert not fused_cpu.applies(mixer, x)  # autograd on: training takes the PyTorch path
+    assert not numba_mixer.applies(mixer, x)  # autograd on: training takes the PyTorch path
     with torch.inference_mode():
-        assert not fused_cpu.applies(mixer.double(), x.double())
-        assert not fused_cpu.applies(BidirectionalMamba(48).eval(), torch.randn(1, 5, 48))  # D = 96
+        assert not numba_mixer.applies(mixer.double(), x.double())
+        assert not numba_mixer.applies(BidirectionalMamba(48).eval(), torch.randn(1, 5, 48))  # D = 96
 
 
 @pytest.mark.parametrize("channels", [40, 384])  # with and without a tail past the 16-lane sums
@@ -313,7 +314,7 @@ def test_fused_add_rms_norm_matches_torch(channels):
     with torch.no_grad():
         norm.weight.add_(torch.randn(channels))
     branch, residual = torch.randn(2, 7, channels), torch.randn(2, 7, channels) * 3
-    assert kernels(add_norm.KERNELS) is not None  # the numba kernel, not the fallback, is under test
+    assert load("norm") is not None  # the numba kernel, not the fallback, is under test
     with torch.inference_mode():
         normed, total = add_norm.add_rms_norm(branch, residual, norm, torch.nn.Identity().eval())
         expected = norm.double()(residual.double() + branch.double())
@@ -322,17 +323,17 @@ def test_fused_add_rms_norm_matches_torch(channels):
     assert max_diff(normed, expected) / expected.abs().max().item() < 1e-6
 
 
-def test_jit_math_matches_torch_to_two_units_in_the_last_place():
+def test_numba_vector_math_matches_torch_to_two_units_in_the_last_place():
     import numba
 
-    from linvit_cli.models.layers import jit_math
+    from linvit_cli.kernels.numba import vector_math
 
     @numba.njit
     def apply(which: int, x: np.ndarray) -> np.ndarray:
         out = np.empty_like(x)
         for i in range(x.shape[0]):
-            out[i] = jit_math.exp(x[i]) if which == 0 else (
-                jit_math.softplus(x[i]) if which == 1 else jit_math.silu(x[i]))
+            out[i] = vector_math.exp(x[i]) if which == 0 else (
+                vector_math.softplus(x[i]) if which == 1 else vector_math.silu(x[i]))
         return out
 
     eps = torch.finfo(torch.float32).eps
@@ -367,7 +368,7 @@ def test_without_numba_the_plain_path_runs_and_the_cli_says_so_once(tmp_path):
     done = subprocess.run([sys.executable, "-c", blocked, *args], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # one line for two views, 2 x 2 blocks
-    assert done.stderr.startswith("Warning: the numba CPU kernels are unavailable (ModuleNotFoundError")
+    assert done.stderr.startswith("Warning: the numba CPU kernels are unavailable (numba is not installed)")
     plain = json.loads(done.stdout)["results"][0]["top_k"]
     with torch.inference_mode():
         fused = classify(clip, model="tiny-mamba", registry=load_registry([tmp_path / "weights.toml"]))[0]["top_k"]

@@ -21,10 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..layers import Linear, softplus
-from . import fused_cpu
+from ... import kernels
+from ...kernels.numba import bimamba as numba_mixer
+from ..layers import Linear
 from .causal_conv import causal_depthwise_conv
 from .selective_scan import selective_scan
+from .softplus import softplus
 
 
 class SelectiveSSM(nn.Module):
@@ -115,8 +117,8 @@ class BidirectionalMamba(nn.Module):
         return y_fwd * gate, y_bwd * gate
 
     def forward(self, hidden: Tensor) -> Tensor:
-        if fused_cpu.applies(self, hidden):  # CPU inference: the numba kernels
-            return fused_cpu.fused_forward(self, hidden)
+        if kernels.backend(hidden.device) == "numba" and numba_mixer.applies(self, hidden):
+            return numba_mixer.forward(self, hidden)
         y_fwd, y_bwd, z = self.ungated(hidden)
         return self.out_proj((y_fwd + y_bwd) * F.silu(z))  # both directions share the gate
 

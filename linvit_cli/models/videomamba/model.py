@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from .._registry import register_model
 from ..layers import DropPath
-from ..layers.add_norm import add_rms_norm
+from .add_norm import add_rms_norm
 from .bimamba import BidirectionalMamba, SelectiveSSM
 from .convert import checkpoint_filter
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .slices import in_slices
+from ..layers.slices import in_slices
 
 
 def softplus(x: Tensor) -> Tensor:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .jit_math import FASTMATH
+from .vector_math import FASTMATH
 
 _LANES = 16  # partial sums kept per row, so the sum of squares vectorises without reassociation
 

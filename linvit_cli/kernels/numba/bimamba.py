@@ -1,6 +1,6 @@
-"""The bidirectional mixer's inference forward on a CPU through the numba kernels of `mixer_kernels`.
+"""VideoMamba's bidirectional mixer, inference on a CPU, through the numba kernels of `mixer`.
 
-Only the matrix products stay in PyTorch (oneDNN where `layers.linear` chooses it): the input projection, each
+Only the matrix products stay in PyTorch (the backend `models.layers.linear` chooses): the input projection, each
 direction's selection and step-size projections, and the output projection. Everything between them runs in
 the two kernels in float32, as `mamba_ssm`'s CUDA kernels compute the scan; under autocast the projections keep
 the autocast precision. Training, float64 and devices other than the CPU keep the plain-PyTorch path.
@@ -14,28 +14,27 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from ..layers.jit import kernels, torch_threads
-from ..layers.linear import linear
+from ...models.layers.linear import linear
+from . import load, torch_threads
 
 if TYPE_CHECKING:
-    from .bimamba import BidirectionalMamba
+    from ...models.videomamba.bimamba import BidirectionalMamba
 
-KERNELS = "linvit_cli.models.videomamba.mixer_kernels"
-_LANES = 64  # mixer_kernels.LANES, known here without importing numba
+_LANES = 64  # mixer.LANES, known here without importing numba
 _scratch = threading.local()  # per thread: the buffers of `_buffer`
 
 
 def applies(mixer: BidirectionalMamba, hidden: Tensor) -> bool:
-    """Whether `fused_forward` can compute this call: CPU, no gradient, float32 or narrower, D % 64 == 0."""
+    """Whether `forward` can compute this call: CPU, no gradient, float32 or narrower, D % 64 == 0."""
     wide = torch.float64 in (hidden.dtype, mixer.in_proj.weight.dtype)
     needs_grad = torch.is_grad_enabled() and (hidden.requires_grad or mixer.in_proj.weight.requires_grad)
     return (hidden.device.type == "cpu" and not wide and not needs_grad
-            and mixer.out_proj.in_features % _LANES == 0 and kernels(KERNELS) is not None)
+            and mixer.out_proj.in_features % _LANES == 0 and load("mixer") is not None)
 
 
-def fused_forward(mixer: BidirectionalMamba, hidden: Tensor) -> Tensor:
+def forward(mixer: BidirectionalMamba, hidden: Tensor) -> Tensor:
     """The mixer's output (B, L, C) for `hidden` (B, L, C), where `applies` holds."""
-    compiled = kernels(KERNELS)
+    compiled = load("mixer")
     xz = mixer.in_proj(hidden)  # B L 2D, in the autocast precision if any
     projected = xz.dtype
     xz = xz.float().contiguous()
@@ -61,7 +60,6 @@ def fused_forward(mixer: BidirectionalMamba, hidden: Tensor) -> Tensor:
             _stacked([ssm.D for ssm in both]).numpy(), xz.numpy(), y.numpy(),
         )
     return mixer.out_proj(y.to(projected))
-
 
 
 def _buffer(name: str, shape: tuple[int, ...]) -> Tensor:

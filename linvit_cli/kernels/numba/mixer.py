@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..layers.jit_math import FASTMATH, exp, silu, softplus
+from .vector_math import FASTMATH, exp, silu, softplus
 
 LANES = 64  # channels scanned together (four AVX-512 vectors); the mixer's width D must be a multiple of it
 _ROWS = 64  # tokens per task of the convolution
