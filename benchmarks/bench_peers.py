@@ -15,6 +15,7 @@ speed drifts by 15-30% from minute to minute, one slow minute then decides no ra
     python benchmarks/bench_peers.py --rounds 2                       # twice as long, less noise
     python benchmarks/bench_peers.py --dtype bfloat16                 # autocast (where the CPU has bf16)
     python benchmarks/bench_peers.py --device cuda
+    python benchmarks/bench_peers.py --isa avx2                       # ATen, oneDNN, MKL, numba held to AVX2
 
 VideoMAE-B needs `pip install transformers` (the `bench` extra); without it its rows say so.
 """
@@ -23,16 +24,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import isa  # benchmarks/isa.py, beside this script
 import torch
 
-MODELS = ("videomamba-s", "lvit-k400", "lvit-softmax", "videomae-b", "videomae-b-onednn")
-DEFAULT_MODELS = ("videomamba-s", "lvit-k400", "videomae-b", "videomae-b-onednn")
+MODELS = ("videomamba-s", "lvit-k400", "lvit-softmax", "videomae-b", "videomae-b-linvit")
+DEFAULT_MODELS = ("videomamba-s", "lvit-k400", "videomae-b", "videomae-b-linvit")
 
 
 def build(name: str, frames: int) -> tuple[torch.nn.Module, torch.Tensor]:
@@ -43,7 +44,7 @@ def build(name: str, frames: int) -> tuple[torch.nn.Module, torch.Tensor]:
         from linvit_cli.models.layers import Linear
 
         model = VideoMAEForVideoClassification(VideoMAEConfig(num_frames=frames, image_size=224, num_labels=400))
-        if name == "videomae-b-onednn":  # the peer with linvit's Linear: the same products through oneDNN
+        if name == "videomae-b-linvit":  # the peer with linvit's Linear: its products on the backend linvit chose
             for module in model.modules():
                 if type(module) is torch.nn.Linear:
                     module.__class__ = Linear
@@ -109,16 +110,6 @@ def measure(name: str, frames: int, device: str, dtype: str, repeat: int) -> dic
     return {"seconds": min(times[1:]), "peak_mib": peak_mib}
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def run_child(name: str, frames: int, args: argparse.Namespace) -> dict | None:
     """One measurement in a fresh process; None (and a line saying why) when it fails."""
     cmd = [sys.executable, __file__, "--child", name, str(frames), "--device", args.device,
@@ -143,7 +134,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1,
                         help="times the whole set is measured, minutes apart; each measurement's best round counts")
     parser.add_argument("--child", nargs=2, metavar=("MODEL", "FRAMES"), help=argparse.SUPPRESS)
+    isa.add_option(parser)
     args = parser.parse_args()
+    isa.hold(args.isa)
     torch.set_num_threads(args.threads)
     if args.child:
         print(json.dumps(measure(args.child[0], int(args.child[1]), args.device, args.dtype, args.repeat)))
@@ -152,8 +145,12 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from flops import count_gflop  # here, not in the children: torch's FLOP counter adds ~60 MiB to a process
 
+    from linvit_cli.models.layers.linear import matmul_backend
+
     before = matmul_peak(args.device)
-    print(f"{cpu_name()}; torch {torch.__version__}; {args.device}, {args.threads} threads, {args.dtype}; "
+    print(isa.describe())
+    print(f"linvit's Linear here: {' '.join(matmul_backend())}")
+    print(f"torch {torch.__version__}; {args.device}, {args.threads} threads, {args.dtype}; "
           f"float32 matmul peak before the models: " + ", ".join(f"{k} {v:.0f}" for k, v in before.items())
           + " GFLOP/s")
     print(f"{'model':<18}{'frames':>7}{'s/view':>9}{'GFLOP':>8}{'GFLOP/s':>9}{'peak MiB':>10}")
@@ -189,7 +186,7 @@ def main() -> None:
     def of_peak(key: tuple[str, int]) -> str:
         return f"{results[key]['gflop'] / results[key]['seconds'] / peak:.2f}" if key in results else "n/a"
 
-    mamba, lvit, mae, mae_onednn = "videomamba-s", "lvit-k400", "videomae-b", "videomae-b-onednn"
+    mamba, lvit, mae, mae_linvit = "videomamba-s", "lvit-k400", "videomae-b", "videomae-b-linvit"
     print("\nratios (time per view, same run)                 goal")
     for frames, goal in ((16, "<= 0.6"), (64, "<= 0.35"), (128, "")):
         print(f"  VideoMamba-S / VideoMAE-B, {frames:>3} frames:   {ratio((mamba, frames), (mae, frames)):>6}   {goal}")
@@ -197,10 +194,10 @@ def main() -> None:
     for frames, goal in ((16, ""), (64, "<= 0.9"), (128, "<= 0.4")):
         print(f"  LViT-K400 / VideoMAE-B, {frames:>3} frames:      {ratio((lvit, frames), (mae, frames)):>6}   {goal}")
     print(f"  LViT-K400 time(128) / time(16):          {ratio((lvit, 128), (lvit, 16)):>6}   <= 8.4 (linear: 8.0)")
-    print("  against VideoMAE-B with its Linear layers on oneDNN too (architecture against architecture):")
+    print("  against VideoMAE-B with linvit's Linear layers too (architecture against architecture):")
     for frames in (16, 64, 128):
-        print(f"  VideoMamba-S / VideoMAE-B (oneDNN), {frames:>3}: {ratio((mamba, frames), (mae_onednn, frames)):>6}")
-        print(f"  LViT-K400 / VideoMAE-B (oneDNN), {frames:>3}:    {ratio((lvit, frames), (mae_onednn, frames)):>6}")
+        print(f"  VideoMamba-S / VideoMAE-B (linvit), {frames:>3}: {ratio((mamba, frames), (mae_linvit, frames)):>6}")
+        print(f"  LViT-K400 / VideoMAE-B (linvit), {frames:>3}:    {ratio((lvit, frames), (mae_linvit, frames)):>6}")
     if ("lvit-softmax", 64) in results:
         print(f"  LViT softmax / linear, 64 frames:        {ratio(('lvit-softmax', 64), (lvit, 64)):>6}")
     if (lvit, 16) in results:

@@ -12,6 +12,7 @@ it reports views per second and the distance of the float32 logits from a float6
     python benchmarks/bench_videomamba.py                     # CPU, torch's threads
     python benchmarks/bench_videomamba.py --threads 2 --frames 64
     python benchmarks/bench_videomamba.py --device cuda --batch 4
+    python benchmarks/bench_videomamba.py --threads 2 --isa avx2   # ATen, oneDNN, MKL, numba held to AVX2
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
+import isa  # benchmarks/isa.py, beside this script
 import torch
 from torch import Tensor, nn
 
@@ -136,7 +138,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each kind (the best is kept)")
+    isa.add_option(parser)
     args = parser.parse_args()
+    isa.hold(args.isa)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -144,6 +148,8 @@ def main() -> None:
     model = create_model(args.model, num_frames=args.frames, img_size=args.img_size).eval().to(device)
     x = torch.randn(args.batch, 3, args.frames, args.img_size, args.img_size).to(device)  # made on CPU: same bits
     watch = Stopwatch(device)
+    if device.type == "cpu":
+        print(isa.describe())
     print(f"{args.model}, {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters; input "
           f"{args.batch} x 3 x {args.frames} x {args.img_size} x {args.img_size}, float32, {device}"
           + (f", {torch.get_num_threads()} threads" if device.type == "cpu" else ""))

@@ -19,9 +19,16 @@ def reference_dir() -> Path:
     return REFERENCE
 
 
+@pytest.fixture(scope="session")
+def linvit_cache(tmp_path_factory) -> Path:
+    """linvit's own cache (speed choices measured once per machine) for the whole session."""
+    return tmp_path_factory.mktemp("linvit_cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_state(tmp_path_factory, monkeypatch):
-    """No test reads the user's registry or Hub cache, or the network."""
+def _isolated_state(tmp_path_factory, monkeypatch, linvit_cache):
+    """No test reads the user's registry, Hub cache or linvit cache, or the network."""
+    monkeypatch.setenv("LINVIT_CACHE", str(linvit_cache))
     home = tmp_path_factory.mktemp("hf_home")
     monkeypatch.setenv("HF_HOME", str(home))
     monkeypatch.setenv("HF_HUB_CACHE", str(home / "hub"))

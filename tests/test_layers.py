@@ -1,24 +1,30 @@
-"""Shared layers: the Linear that sends large CPU inference products to oneDNN."""
+"""Shared layers: the Linear whose large CPU inference products go to the faster of oneDNN and BLAS here."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 import torch
 
+from linvit_cli import calibration
+from linvit_cli.errors import UsageError
 from linvit_cli.models.layers import Linear
-from linvit_cli.models.layers.linear import MIN_MACS, uses_onednn
+from linvit_cli.models.layers.linear import MATMUL_ENV, MIN_MACS, matmul_backend, uses_onednn
 
 needs_onednn = pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="PyTorch built without oneDNN")
 
 
 @needs_onednn
+@pytest.mark.parametrize("backend", ["onednn", "blas"])
 @pytest.mark.parametrize(("rows", "bias"), [(4096, True), (4096, False), (3, True)])
-def test_linear_matches_float64_on_either_path(rows, bias):
+def test_linear_matches_float64_on_either_path(rows, bias, backend, monkeypatch):
+    monkeypatch.setenv(MATMUL_ENV, backend)
     torch.manual_seed(rows)
     layer = Linear(512, 1536, bias=bias)
     x = torch.randn(2, max(rows // 2, 1), 512)
     with torch.inference_mode():
-        assert uses_onednn(x, layer.weight) == (x.numel() // 512 * 512 * 1536 >= MIN_MACS)
+        assert uses_onednn(x, layer.weight) == (backend == "onednn" and x.numel() // 512 * 512 * 1536 >= MIN_MACS)
         y = layer(x)
         expected = torch.nn.functional.linear(x.double(), layer.weight.double(),
                                               None if layer.bias is None else layer.bias.double())
@@ -27,7 +33,8 @@ def test_linear_matches_float64_on_either_path(rows, bias):
 
 
 @needs_onednn
-def test_training_autocast_and_small_products_keep_torchs_linear():
+def test_training_autocast_and_small_products_keep_torchs_linear(monkeypatch):
+    monkeypatch.setenv(MATMUL_ENV, "onednn")
     layer = Linear(512, 1536)
     x = torch.randn(4096, 512)
     assert not uses_onednn(x, layer.weight)  # autograd: the weight needs its gradient
@@ -40,3 +47,39 @@ def test_training_autocast_and_small_products_keep_torchs_linear():
             assert not uses_onednn(x, layer.weight)
         assert not uses_onednn(x.double(), layer.weight.double())
     assert isinstance(layer, torch.nn.Linear) and set(layer.state_dict()) == {"weight", "bias"}
+
+
+@needs_onednn
+def test_auto_measures_both_backends_once_per_machine_and_keeps_the_choice(monkeypatch):
+    monkeypatch.delenv(MATMUL_ENV, raising=False)
+    backend, why = matmul_backend()
+    assert backend in ("onednn", "blas") and why.startswith("measured on this CPU")
+    entries = json.loads(calibration.store_path().read_text())
+    entry = entries[calibration.machine_key(torch.get_num_threads())]
+    assert entry["matmul"]["backend"] == backend and entry["matmul"]["onednn_gflops"] > 0
+    assert entry["machine"]["threads"] == torch.get_num_threads()
+    # the stored choice serves later processes: no second measurement
+    assert calibration.measured("matmul", torch.get_num_threads(), lambda: pytest.fail("measured again")) == \
+        entry["matmul"]
+
+
+def test_a_changed_instruction_set_limit_or_thread_count_is_another_machine(monkeypatch):
+    key = calibration.machine_key(2)
+    assert calibration.machine_key(1) != key
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert calibration.machine_key(2) != key
+
+
+def test_a_damaged_store_is_measured_again_not_an_error():
+    calibration.store_path().parent.mkdir(parents=True, exist_ok=True)
+    calibration.store_path().write_text("{not json")
+    assert calibration.measured("trial", 1, lambda: {"backend": "blas"}) == {"backend": "blas"}
+    assert calibration.measured("trial", 1, lambda: pytest.fail("measured again")) == {"backend": "blas"}
+
+
+def test_forcing_the_backend_and_a_bad_value(monkeypatch):
+    monkeypatch.setenv(MATMUL_ENV, "blas")
+    assert matmul_backend() == ("blas", "LINVIT_MATMUL=blas")
+    monkeypatch.setenv(MATMUL_ENV, "mkl")
+    with pytest.raises(UsageError, match="LINVIT_MATMUL='mkl' is not one of auto, onednn, blas"):
+        matmul_backend()

@@ -43,7 +43,7 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_print_ver
 
 
 # Command modules register on `app` when imported.
-from . import classify, convert, eval, models, push, synth, timeline, train, weights  # noqa: E402,F401
+from . import classify, convert, env, eval, models, push, synth, timeline, train, weights  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,16 +20,16 @@ from . import load, torch_threads
 if TYPE_CHECKING:
     from ...models.videomamba.bimamba import BidirectionalMamba
 
-_LANES = 64  # mixer.LANES, known here without importing numba
+MAX_LANES = 64  # the most channels `mixer.LANES` takes (AVX-512), a multiple of every other choice
 _scratch = threading.local()  # per thread: the buffers of `_buffer`
 
 
 def applies(mixer: BidirectionalMamba, hidden: Tensor) -> bool:
-    """Whether `forward` can compute this call: CPU, no gradient, float32 or narrower, D % 64 == 0."""
+    """Whether `forward` can compute this call: CPU, no gradient, float32 or narrower, D % MAX_LANES == 0."""
     wide = torch.float64 in (hidden.dtype, mixer.in_proj.weight.dtype)
     needs_grad = torch.is_grad_enabled() and (hidden.requires_grad or mixer.in_proj.weight.requires_grad)
     return (hidden.device.type == "cpu" and not wide and not needs_grad
-            and mixer.out_proj.in_features % _LANES == 0 and load("mixer") is not None)
+            and mixer.out_proj.in_features % MAX_LANES == 0 and load("mixer") is not None)
 
 
 def forward(mixer: BidirectionalMamba, hidden: Tensor) -> Tensor:

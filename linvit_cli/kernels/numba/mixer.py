@@ -7,14 +7,18 @@ SiLU, softplus, the scan, the D skip and the gate), so operator-at-a-time PyTorc
 - `causal_conv_silu`: both directions' depthwise convolutions and their SiLU, in one pass over x. The
   backward direction is computed in token order (its convolution reads the next tokens instead of the
   previous ones), so the tokens are never reversed and copied.
-- `bidirectional_scan`: for 64 channels at a time, softplus(delta + bias), the decays
+- `bidirectional_scan`: for `LANES` channels at a time, softplus(delta + bias), the decays
   exp(delta A), the recurrence h = exp(delta A) h + delta B u, the read-out C h, the D skip, both directions
   (the backward one walking the tokens from the end) and the SiLU gate. It writes (y_fwd + y_bwd) * SiLU(z),
-  the input of the output projection. The recurrence is bound by latency (each step waits for the previous
-  one's exponentials and products), so each task walks 64 x N independent states: 4x the 16 that one
-  AVX-512 register holds made the scan 1.9x faster; 128 was slower again (measured on a Zen 5 EPYC).
+  the input of the output projection.
 
-Importing this module compiles both (explicit signatures; numba caches the machine code on disk).
+`LANES` is four vector registers of the instruction set numba compiles for (64 channels with AVX-512, 32
+with AVX2, 16 with 128-bit vectors): enough independent states per step to hide the latency of each step's
+exponentials and products, few enough that a step's working values stay in registers (AVX2 has 16 of them,
+AVX-512 32). benchmarks/FINDINGS.md has the measurements.
+
+Importing this module compiles both (explicit signatures; numba caches the machine code on disk, keyed by
+the target's features, from which `LANES` follows).
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ...machine import numba_vector_lanes
 from .vector_math import FASTMATH, exp, silu, softplus
 
-LANES = 64  # channels scanned together (four AVX-512 vectors); the mixer's width D must be a multiple of it
+LANES = 4 * numba_vector_lanes()  # channels scanned together; the mixer's width D must be a multiple of it
 _ROWS = 64  # tokens per task of the convolution
 _F32 = np.float32
 

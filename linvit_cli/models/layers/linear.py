@@ -1,24 +1,83 @@
-"""`nn.Linear` whose large CPU products in inference run on oneDNN instead of PyTorch's default BLAS.
+"""`nn.Linear` whose large CPU products in inference run on whichever of oneDNN and PyTorch's BLAS is faster here.
 
-PyTorch computes a float32 Linear on the CPU with MKL's sgemm. On AMD CPUs MKL takes its AVX2 kernels even
-where the CPU has AVX-512 (measured on a 2-core EPYC Zen 5: about half the machine's float32 peak), while
-oneDNN, which PyTorch ships and calls for its own fused CPU kernels (`torch.ops.mkldnn._linear_pointwise`),
-uses AVX-512: every product of LViT and VideoMamba measured 1.97-2.25x faster there, within float32
-rounding (1e-6 relative). On Intel CPUs both libraries are Intel's kernels. oneDNN's set-up costs some 15 us a
-call, so products under `MIN_MACS` multiply-adds keep F.linear; so do training (autograd), autocast, other
-dtypes and devices. Should the oneDNN call be missing or fail (another PyTorch build), F.linear is used from
-then on.
+PyTorch computes a float32 Linear on the CPU with its BLAS (MKL's sgemm in the official builds). oneDNN,
+which PyTorch ships for its fused CPU kernels (`torch.ops.mkldnn._linear_pointwise`), computes the same
+product within float32 rounding. Which of the two is faster depends on the CPU: on AMD CPUs with AVX-512,
+MKL keeps to its AVX2 kernels while oneDNN uses AVX-512; on CPUs with AVX2 only, oneDNN's kernels are the
+slower ones. So the first large product measures both (`linvit_cli.calibration`, cached per machine) and
+the faster serves from then on; `LINVIT_MATMUL=onednn|blas` forces one. Products under `MIN_MACS`
+multiply-adds keep F.linear (oneDNN's per-call set-up outweighs its speed there); so do training (autograd),
+autocast, other dtypes and devices. Should the oneDNN call be missing or fail (another PyTorch build),
+F.linear is used from then on.
 """
 
 from __future__ import annotations
+
+import os
+import threading
+import time
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-MIN_MACS = 1 << 22  # below it oneDNN's per-call set-up outweighs its speed (measured crossover ~2 M)
+from ... import calibration
+from ...errors import UsageError
+
+MIN_MACS = 1 << 22
+MATMUL_ENV = "LINVIT_MATMUL"
+BACKENDS = ("onednn", "blas")
+# (rows, in, out) of the products that dominate linvit's models: VideoMamba-S's input projection over a
+# 16-frame view, and a slice of LViT-B's qkv projection.
+CALIBRATION_SHAPES = ((3137, 384, 1536), (1024, 768, 2304))
 
 _onednn = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+_chosen: dict[tuple[str, int], tuple[str, str]] = {}
+_lock = threading.Lock()
+
+
+def matmul_backend() -> tuple[str, str]:
+    """("onednn" or "blas", why) for large float32 products on this CPU at torch's thread count."""
+    forced = os.environ.get(MATMUL_ENV, "").strip().lower()
+    if forced not in ("", "auto", *BACKENDS):
+        raise UsageError(f"{MATMUL_ENV}={forced!r} is not one of auto, {', '.join(BACKENDS)}")
+    if not _onednn:
+        return "blas", "this PyTorch has no oneDNN linear"
+    if forced in BACKENDS:
+        return forced, f"{MATMUL_ENV}={forced}"
+    key = (forced, torch.get_num_threads())
+    if key not in _chosen:
+        with _lock:
+            if key not in _chosen:
+                result = calibration.measured("matmul", key[1], _race)
+                _chosen[key] = (result["backend"], f"measured on this CPU at {key[1]} threads: oneDNN "
+                                f"{result['onednn_gflops']:.0f}, BLAS {result['blas_gflops']:.0f} GFLOP/s")
+    return _chosen[key]
+
+
+def _race(rounds: int = 4) -> dict[str, float | str]:
+    """Both backends on `CALIBRATION_SHAPES`, in turns; the best round of each counts.
+
+    oneDNN must win by 5% to be chosen: PyTorch's own path is the one every other model takes.
+    """
+    best = dict.fromkeys(BACKENDS, 0.0)
+    flops = 0.0
+    with torch.inference_mode():
+        for rows, inputs, outputs in CALIBRATION_SHAPES:
+            operands = torch.randn(rows, inputs), torch.randn(outputs, inputs), torch.randn(outputs)
+            products = {"onednn": lambda a=operands: torch.ops.mkldnn._linear_pointwise(*a, "none", [], ""),
+                        "blas": lambda a=operands: F.linear(*a)}
+            seconds = dict.fromkeys(BACKENDS, float("inf"))
+            for _ in range(rounds + 1):  # the first round warms both up
+                for name, product in products.items():
+                    start = time.perf_counter()
+                    product()
+                    seconds[name] = min(seconds[name], time.perf_counter() - start)
+            for name in BACKENDS:
+                best[name] += seconds[name]
+            flops += 2.0 * rows * inputs * outputs
+    chosen = "onednn" if best["onednn"] < 0.95 * best["blas"] else "blas"
+    return {"backend": chosen, "onednn_gflops": flops / best["onednn"] / 1e9, "blas_gflops": flops / best["blas"] / 1e9}
 
 
 def uses_onednn(x: Tensor, weight: Tensor) -> bool:
@@ -26,7 +85,8 @@ def uses_onednn(x: Tensor, weight: Tensor) -> bool:
     return (_onednn and x.device.type == "cpu" and x.dtype == weight.dtype == torch.float32
             and not torch.is_autocast_enabled("cpu") and not (torch.is_grad_enabled() and
                                                                (x.requires_grad or weight.requires_grad))
-            and x.numel() // x.shape[-1] * weight.shape[0] * weight.shape[1] >= MIN_MACS)
+            and x.numel() // x.shape[-1] * weight.shape[0] * weight.shape[1] >= MIN_MACS
+            and matmul_backend()[0] == "onednn")
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

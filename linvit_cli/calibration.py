@@ -1,0 +1,90 @@
+"""Speed choices measured once per machine and kept in the user's cache folder.
+
+Which of two equivalent code paths is faster depends on the CPU (and on the instruction sets the libraries
+are held to): a choice measured on one machine is a guess on the next. A choice here is measured the first
+time it is needed, in well under a second, and stored under a key naming everything it depends on (CPU,
+instruction-set limits, torch version, threads), so a changed machine or setting measures again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import machine
+
+CACHE_ENV = "LINVIT_CACHE"
+_lock = threading.Lock()
+
+
+def cache_dir() -> Path:
+    """linvit's own cache folder: `LINVIT_CACHE`, else `$XDG_CACHE_HOME/linvit`, else `~/.cache/linvit`."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "linvit"
+
+
+def store_path() -> Path:
+    return cache_dir() / "calibration.json"
+
+
+def machine_key(threads: int) -> str:
+    """What a measured choice depends on, as a short stable key (the parts are stored beside it)."""
+    return hashlib.sha256(json.dumps(_key_parts(threads), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _key_parts(threads: int) -> dict[str, Any]:
+    import torch
+
+    cpu = machine.cpu()
+    return {"cpu": cpu.name, "flags": sorted(cpu.flags), "limits": machine.limits_in_effect(),
+            "torch": torch.__version__, "capability": torch.backends.cpu.get_cpu_capability(), "threads": threads}
+
+
+def measured(name: str, threads: int, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The stored result of `measure()` for choice `name` on this machine, measuring it if there is none.
+
+    A store that cannot be read (damaged, another format) or written (read-only home) is no error: the
+    choice is measured again and kept for this process.
+    """
+    key = machine_key(threads)
+    with _lock:
+        entries = _read()
+        entry = entries.get(key, {})
+        if name in entry:
+            return entry[name]
+        result = measure()
+        entry = entries.setdefault(key, {"machine": _key_parts(threads)})
+        entry[name] = result
+        _write(entries)
+        return result
+
+
+def stored() -> dict[str, Any]:
+    """Everything the store holds (for `linvit env`)."""
+    return _read()
+
+
+def _read() -> dict[str, Any]:
+    try:
+        data = json.loads(store_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write(entries: dict[str, Any]) -> None:
+    path = store_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        temporary.write_text(json.dumps(entries, indent=1, sort_keys=True))
+        temporary.replace(path)  # whole or not at all, whatever runs beside us
+    except OSError:
+        pass
