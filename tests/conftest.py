@@ -80,3 +80,26 @@ def run_cli(capsys):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def triton_launches(monkeypatch) -> list[str]:
+    """The names of the Triton kernels launched, in order (each launch still runs the kernel)."""
+    from linvit_cli.kernels.triton import load
+
+    names: list[str] = []
+
+    class Spy:
+        def __init__(self, kernel, name: str) -> None:
+            self.kernel, self.name = kernel, name
+
+        def __getitem__(self, grid):
+            names.append(self.name)
+            return self.kernel[grid]
+
+    for module, kernel_names in (("mixer", ("causal_conv_silu", "scan_summaries", "scan_outputs")),
+                                 ("norm", ("add_rms_norm",))):
+        loaded = load(module)
+        for name in kernel_names:
+            monkeypatch.setattr(loaded, name, Spy(getattr(loaded, name), name))
+    return names

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from mixers import perturbed_mixer
 from safetensors.torch import load_file
 from videos import make_video
 
@@ -249,19 +250,6 @@ def test_softplus_matches_torch_to_two_units_in_the_last_place(dtype):
 
 
 # --- the numba CPU kernels (the fast path of CPU inference) ----------------------------------------------
-
-
-def perturbed_mixer(dim: int, decay: str) -> BidirectionalMamba:
-    """A mixer off its initialisation; strong decay forgets within a few tokens, weak decay remembers."""
-    torch.manual_seed(dim)
-    mixer = BidirectionalMamba(dim).eval()
-    with torch.no_grad():
-        for p in mixer.parameters():
-            p.add_(0.2 * torch.randn_like(p))
-        for ssm in (mixer.forward_ssm, mixer.backward_ssm):
-            ssm.A_log.add_(3.0 if decay == "strong" else -3.0)
-            ssm.delta_proj.bias.add_(2.0 if decay == "strong" else -2.0)
-    return mixer
 
 
 @pytest.mark.parametrize("decay", ["strong", "weak"])

@@ -4,7 +4,7 @@
 numbers faster where a backend can run them:
 
 - `numba/`: loops compiled for the CPU (VideoMamba's mixer and its residual add + RMSNorm).
-- `triton/`: GPU kernels for the same work.
+- `triton/`: GPU kernels for the same work (CUDA; on a CPU only through Triton's interpreter, for tests).
 
 `LINVIT_KERNELS` chooses: `auto` (the default: numba on a CPU, Triton on CUDA, where each can be had),
 `numba`, `triton`, or `torch` (the plain-PyTorch path everywhere). A forced backend that cannot run where
@@ -15,11 +15,15 @@ plain path whatever the switch says.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import importlib.util
 import os
 import warnings
+from types import ModuleType
 
 import torch
+from torch import Tensor
 
 from ..errors import LinvitError, UsageError
 
@@ -82,13 +86,52 @@ def choose(device: torch.device | str) -> tuple[str, str]:
     if kind == "cuda":
         if not _installed("triton"):
             return "torch", "auto: CUDA, Triton is not installed"
+        capability = torch.cuda.get_device_capability(device) if torch.cuda.is_available() else None
+        if capability is not None and capability < _TRITON_CAPABILITY:
+            return "torch", f"auto: CUDA capability {capability[0]}.{capability[1]}, below Triton's 7.0"
         return "triton", "auto: CUDA, Triton installed"
     return "torch", f"auto: no kernels for {kind}"
 
 
+_TRITON_CAPABILITY = (7, 0)  # the oldest GPUs Triton compiles for (Volta), as torch's own Triton check says
+
+
+def for_inference(*tensors: Tensor) -> bool:
+    """Whether a kernel may compute with these inputs and weights: none float64, and no gradient needed."""
+    wide = any(t.dtype == torch.float64 for t in tensors)
+    return not wide and not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
+
+
 def triton_interpreted() -> bool:
-    """Whether Triton runs its kernels through its CPU interpreter (`TRITON_INTERPRET=1`)."""
-    return os.environ.get("TRITON_INTERPRET", "") == "1"
+    """Whether Triton runs its kernels through its CPU interpreter (`TRITON_INTERPRET=1`, or true/on/yes/y as
+    Triton itself reads the variable)."""
+    return os.environ.get("TRITON_INTERPRET", "").lower() in ("1", "true", "on", "yes", "y")
+
+
+def load_module(backend: str, name: str, slower: str) -> ModuleType | None:
+    """The kernel module `linvit_cli.kernels.<backend>.<name>`, or None under `auto` where it fails to import.
+
+    Importing compiles (numba) or defines (Triton) the kernels; a forced backend whose kernels cannot be had
+    stops with the reason, `auto` says it once and the caller takes the plain path (`slower` says the cost).
+    """
+    module, err = _import(f"{__name__}.{backend}.{name}")
+    if err is None:
+        return module
+    reason = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}".rstrip(": ")
+    if requested() == backend:
+        raise KernelsUnavailableError(f"{ENV_VAR}={backend}, but the {backend} kernels do not compile here "
+                                      f"({reason})")
+    _warn_once(f"{backend}-compile", f"the {backend} kernels are unavailable ({reason}); running the "
+                                     f"plain-PyTorch path, {slower}")
+    return None
+
+
+@functools.cache
+def _import(module: str) -> tuple[ModuleType | None, Exception | None]:
+    try:
+        return importlib.import_module(module), None
+    except Exception as err:  # ImportError, or a compiler's errors on a platform it cannot compile for
+        return None, err
 
 
 def _installed(module: str) -> bool:

@@ -12,36 +12,18 @@ and callers take their plain-PyTorch path; a forced `LINVIT_KERNELS=numba` stops
 
 from __future__ import annotations
 
-import functools
-import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
 
 import torch
 
-from .. import ENV_VAR, KernelsUnavailableError, _warn_once, requested
+from .. import load_module
 
 
 def load(name: str) -> ModuleType | None:
     """The compiled kernel module `linvit_cli.kernels.numba.<name>`, or None under `auto` where it fails."""
-    module, err = _import(name)
-    if err is None:
-        return module
-    reason = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}".rstrip(": ")
-    if requested() == "numba":
-        raise KernelsUnavailableError(f"{ENV_VAR}=numba, but the numba kernels do not compile here ({reason})")
-    _warn_once("numba-compile", f"the numba CPU kernels are unavailable ({reason}); running the plain-PyTorch "
-                                "path, several times slower for VideoMamba on a CPU")
-    return None
-
-
-@functools.cache
-def _import(name: str) -> tuple[ModuleType | None, Exception | None]:
-    try:
-        return importlib.import_module(f"{__name__}.{name}"), None
-    except Exception as err:  # ImportError, or numba's errors on a platform it cannot compile for
-        return None, err
+    return load_module("numba", name, "several times slower for VideoMamba on a CPU")
 
 
 @contextmanager

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from ...models.layers.linear import linear
+from .. import for_inference
 from . import load, torch_threads
 
 if TYPE_CHECKING:
@@ -26,9 +27,7 @@ _scratch = threading.local()  # per thread: the buffers of `_buffer`
 
 def applies(mixer: BidirectionalMamba, hidden: Tensor) -> bool:
     """Whether `forward` can compute this call: CPU, no gradient, float32 or narrower, D % MAX_LANES == 0."""
-    wide = torch.float64 in (hidden.dtype, mixer.in_proj.weight.dtype)
-    needs_grad = torch.is_grad_enabled() and (hidden.requires_grad or mixer.in_proj.weight.requires_grad)
-    return (hidden.device.type == "cpu" and not wide and not needs_grad
+    return (hidden.device.type == "cpu" and for_inference(hidden, mixer.in_proj.weight)
             and mixer.out_proj.in_features % MAX_LANES == 0 and load("mixer") is not None)
 
 

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from ... import kernels
 from ...kernels.numba import bimamba as numba_mixer
+from ...kernels.triton import bimamba as triton_mixer
 from ..layers import Linear
 from .causal_conv import causal_depthwise_conv
 from .selective_scan import selective_scan
@@ -117,8 +118,11 @@ class BidirectionalMamba(nn.Module):
         return y_fwd * gate, y_bwd * gate
 
     def forward(self, hidden: Tensor) -> Tensor:
-        if kernels.backend(hidden.device) == "numba" and numba_mixer.applies(self, hidden):
+        backend = kernels.backend(hidden.device)
+        if backend == "numba" and numba_mixer.applies(self, hidden):
             return numba_mixer.forward(self, hidden)
+        if backend == "triton" and triton_mixer.applies(self, hidden):
+            return triton_mixer.forward(self, hidden)
         y_fwd, y_bwd, z = self.ungated(hidden)
         return self.out_proj((y_fwd + y_bwd) * F.silu(z))  # both directions share the gate
 
