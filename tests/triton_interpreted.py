@@ -70,6 +70,24 @@ def test_triton_mixer_takes_half_precision_under_autocast(dtype, tolerance, monk
     assert relative_error(out, plain_float64(mixer, x)) < tolerance
 
 
+def test_new_weights_are_used_under_autocast_though_their_narrow_copies_are_kept(monkeypatch):
+    """The bf16 copies of the weights outlive a forward; a weight changed in place, or loaded, replaces its copy."""
+    monkeypatch.setattr(triton_mixer, "_MIN_SEGMENT", 4)
+    mixer, other = perturbed_mixer(20, "weak"), perturbed_mixer(20, "strong")
+    x = torch.randn(1, 6, 20)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        before = mixer(x)
+        assert torch.equal(mixer(x), before)  # the kept copies give what fresh ones gave
+        mixer.load_state_dict(other.state_dict())
+        loaded = mixer(x)
+        with torch.no_grad():
+            mixer.out_proj.weight.mul_(2)
+        doubled = mixer(x)
+    expected = plain_float64(other, x)
+    assert relative_error(loaded, expected) < 3e-2 and relative_error(before, expected) > 0.1
+    assert relative_error(doubled, 2 * expected) < 3e-2
+
+
 @pytest.mark.parametrize("branch_dtype", [torch.float32, torch.bfloat16])
 def test_triton_add_rms_norm_matches_torch(branch_dtype, triton_launches):
     torch.manual_seed(0)
