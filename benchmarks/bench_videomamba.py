@@ -1,17 +1,19 @@
-"""Where the time of one VideoMamba clip goes, with the numba CPU kernels and with plain PyTorch.
+"""Where the time of one VideoMamba clip goes, with linvit's kernels and with plain PyTorch.
 
-One view (16 frames, 224 px by default) of VideoMamba-S at random weights, float32, inference mode, run
-both ways in this one process, alternately: the fused path (on a CPU: the mixer's convolution, scan,
-softplus, D skip and gate in two numba kernels, the residual add and RMSNorm in a third) and the plain
-PyTorch path (chunked selective scan), as on a machine without numba. For each, an instrumented run splits
-the time into the matrix products (every Linear, the batched per-direction projections and the patch
-embedding), the kernels or the scan and causal convolutions, and everything else. The plain scan is also
-compared with the step-by-step reference on block 0's inputs. On CUDA (where only the PyTorch path exists)
-it reports views per second and the distance of the float32 logits from a float64 run.
+One view (16 frames, 224 px by default) of VideoMamba-S at random weights, inference mode, run both ways in
+this one process, alternately: the kernels path (on a CPU the numba kernels: the mixer's convolution, scan,
+softplus, D skip and gate in two kernels, the residual add and RMSNorm in a third; on CUDA the Triton
+kernels: convolution + SiLU, the scan's segment summaries, the scan with read-out, D skip and gate, and add
++ RMSNorm) and the plain PyTorch path (chunked selective scan), as `LINVIT_KERNELS=torch` runs it. For
+each, an instrumented run (synchronising after every part) splits the time into the matrix products (every
+Linear, the per-direction projections and the patch embedding), the kernels or the scan and causal
+convolutions, and everything else. The plain scan is also compared with the step-by-step reference on
+block 0's inputs. On CUDA it then reports views per second and the distance of the float32 logits from a
+float64 run (which takes the plain path).
 
     python benchmarks/bench_videomamba.py                     # CPU, torch's threads
     python benchmarks/bench_videomamba.py --threads 2 --frames 64
-    python benchmarks/bench_videomamba.py --device cuda --batch 4
+    python benchmarks/bench_videomamba.py --device cuda --batch 4 --dtype bfloat16
     python benchmarks/bench_videomamba.py --threads 2 --isa avx2   # ATen, oneDNN, MKL, numba held to AVX2
 """
 
@@ -28,7 +30,10 @@ import torch
 from torch import Tensor, nn
 
 from linvit_cli import kernels
-from linvit_cli.kernels.numba import load
+from linvit_cli.kernels import numba as numba_kernels
+from linvit_cli.kernels import triton as triton_kernels
+from linvit_cli.kernels.numba import bimamba as numba_mixer
+from linvit_cli.kernels.triton import bimamba as triton_mixer
 from linvit_cli.models import create_model
 from linvit_cli.models.videomamba import bimamba
 from linvit_cli.models.videomamba.selective_scan import selective_scan, selective_scan_reference
@@ -36,9 +41,16 @@ from linvit_cli.models.videomamba.selective_scan import selective_scan, selectiv
 MATMUL_MODULES = (nn.Linear, nn.Conv3d)
 # (module, function, label): the pieces timed under a label of their own
 PLAIN_PARTS = ((bimamba, "selective_scan", "scan"), (bimamba, "causal_depthwise_conv", "causal conv"))
-KERNEL_PARTS = (("mixer", "causal_conv_silu", "kernel: conv + SiLU"),
-                ("mixer", "bidirectional_scan", "kernel: scan + gate"),
-                ("norm", "add_rms_norm", "kernel: add + RMSNorm"))
+# per backend: its loader, its kernels (module, function, label) and its glue's matrix products
+KERNELS = {
+    "numba": (numba_kernels.load, (("mixer", "causal_conv_silu", "kernel: conv + SiLU"),
+                                   ("mixer", "bidirectional_scan", "kernel: scan + gate"),
+                                   ("norm", "add_rms_norm", "kernel: add + RMSNorm")), (numba_mixer, "linear")),
+    "triton": (triton_kernels.load, (("mixer", "causal_conv_silu", "kernel: conv + SiLU"),
+                                     ("mixer", "scan_summaries", "kernel: scan summaries"),
+                                     ("mixer", "scan_outputs", "kernel: scan + gate"),
+                                     ("norm", "add_rms_norm", "kernel: add + RMSNorm")), (triton_mixer, "_project")),
+}
 
 
 class Stopwatch:
@@ -81,9 +93,21 @@ def plain_pytorch() -> Iterator[None]:
             os.environ[kernels.ENV_VAR] = before
 
 
+class TimedLaunches:
+    """Stands for a Triton kernel: `kernel[grid](...)` launches it, timed under `label`."""
+
+    def __init__(self, kernel: object, timed: Callable[[Callable[..., object], str], Callable[..., object]],
+                 label: str) -> None:
+        self.kernel, self.timed, self.label = kernel, timed, label
+
+    def __getitem__(self, grid: tuple[int, ...]) -> Callable[..., object]:
+        return self.timed(self.kernel[grid], self.label)
+
+
 @contextmanager
-def timed_parts(model: nn.Module, watch: Stopwatch, captured: list[tuple[Tensor, ...]]) -> Iterator[None]:
-    """Time matrix products, kernels, scan and convolutions; keep the first plain scan's inputs."""
+def timed_parts(model: nn.Module, watch: Stopwatch, captured: list[tuple[Tensor, ...]],
+                backend: str) -> Iterator[None]:
+    """Time matrix products, `backend`'s kernels, scan and convolutions; keep the first plain scan's inputs."""
 
     def timed(function: Callable[..., object], label: str) -> Callable[..., object]:
         def run(*args: object, **kwargs: object) -> object:
@@ -106,11 +130,19 @@ def timed_parts(model: nn.Module, watch: Stopwatch, captured: list[tuple[Tensor,
     handles = [h for m in model.modules() if isinstance(m, MATMUL_MODULES)
                for h in (m.register_forward_pre_hook(before), m.register_forward_hook(after))]
     parts = [(owner, name, label) for owner, name, label in PLAIN_PARTS]
-    parts += [(load(module), name, label) for module, name, label in KERNEL_PARTS if load(module)]
     parts += [(torch, name, "matrix products") for name in ("bmm", "baddbmm")]
+    launched = []
+    if backend in KERNELS:
+        load, kernel_parts, (glue, product) = KERNELS[backend]
+        parts.append((glue, product, "matrix products"))
+        launched = [(load(module), name, label) for module, name, label in kernel_parts if load(module)]
     with ExitStack() as stack:
         for owner, name, label in parts:
             stack.enter_context(replaced(owner, name, timed(getattr(owner, name), label)))
+        for owner, name, label in launched:
+            kernel = getattr(owner, name)
+            stack.enter_context(replaced(owner, name, timed(kernel, label) if backend == "numba"
+                                         else TimedLaunches(kernel, timed, label)))
         try:
             yield
         finally:
@@ -136,6 +168,8 @@ def main() -> None:
                         help="views per forward pass (`linvit classify --view-batch`: 1 on a CPU, 4 on a GPU)")
     parser.add_argument("--img-size", type=int, default=224)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
+                        help="autocast precision of the forwards (the scan computes in float32 either way)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each kind (the best is kept)")
     isa.add_option(parser)
@@ -151,35 +185,45 @@ def main() -> None:
     if device.type == "cpu":
         print(isa.describe())
     print(f"{args.model}, {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters; input "
-          f"{args.batch} x 3 x {args.frames} x {args.img_size} x {args.img_size}, float32, {device}"
+          f"{args.batch} x 3 x {args.frames} x {args.img_size} x {args.img_size}, {args.dtype}, {device}"
           + (f", {torch.get_num_threads()} threads" if device.type == "cpu" else ""))
-    fused = kernels.backend(device) == "numba" and load("mixer") is not None
-    modes = {"numba kernels": ExitStack, "plain PyTorch": plain_pytorch} if fused else {"plain PyTorch": ExitStack}
+    backend = kernels.backend(device)
+    fused = backend in KERNELS and KERNELS[backend][0]("mixer") is not None
+    kernels_mode = f"{backend} kernels"
+    # mode -> (context, backend whose kernels run)
+    modes = {kernels_mode: (ExitStack, backend)} if fused else {}
+    modes["plain PyTorch"] = (plain_pytorch, "torch")
+    precision = getattr(torch, args.dtype)
+
+    def forward() -> Tensor:
+        with torch.autocast(device.type, dtype=precision, enabled=args.dtype != "float32"):
+            return model(x)
+
     captured: list[tuple[Tensor, ...]] = []
     with torch.inference_mode():
         logits, totals = {}, {mode: float("inf") for mode in modes}
-        for mode, context in modes.items():
+        for mode, (context, _) in modes.items():
             with context():
-                logits[mode] = model(x)  # warm-up (and, the first time, numba's compilation or cache load)
+                logits[mode] = forward()  # warm-up (and the first time numba's or Triton's compilation)
         for _ in range(args.repeats):  # alternately, so that a slow phase of the machine hits both
-            for mode, context in modes.items():
+            for mode, (context, _) in modes.items():
                 with context():
-                    totals[mode] = min(totals[mode], best_of(1, watch, lambda: model(x)))
+                    totals[mode] = min(totals[mode], best_of(1, watch, forward))
         print(f"\nforward, best of {args.repeats}")
         for mode, seconds in totals.items():
-            print(f"  {mode:<16} {seconds * 1e3:8.0f} ms")
+            print(f"  {mode:<16} {seconds * 1e3:8.1f} ms")
         if fused:
             a, b = logits.values()
-            print(f"  plain / kernels  {totals['plain PyTorch'] / totals['numba kernels']:8.2f}x   "
-                  f"max |logit difference| {(a - b).abs().max().item():.1e}")
-        for mode, context in modes.items():
+            print(f"  plain / kernels  {totals['plain PyTorch'] / totals[kernels_mode]:8.2f}x   "
+                  f"max |logit difference| {(a.float() - b.float()).abs().max().item():.1e}")
+        for mode, (context, runs) in modes.items():
             parts = Stopwatch(device)
-            with context(), timed_parts(model, parts, captured):
-                total = best_of(1, parts, lambda: model(x))
-            print(f"\n{mode}: one instrumented run, {total * 1e3:.0f} ms")
+            with context(), timed_parts(model, parts, captured, runs):
+                total = best_of(1, parts, forward)
+            print(f"\n{mode}: one instrumented run, {total * 1e3:.1f} ms")
             for label, seconds in sorted(parts.seconds.items(), key=lambda item: -item[1]):
-                print(f"  {label:<24} {seconds * 1e3:7.0f} ms")
-            print(f"  {'everything else':<24} {(total - sum(parts.seconds.values())) * 1e3:7.0f} ms")
+                print(f"  {label:<24} {seconds * 1e3:7.1f} ms")
+            print(f"  {'everything else':<24} {(total - sum(parts.seconds.values())) * 1e3:7.1f} ms")
 
         layer = captured[0]
         ours = best_of(args.repeats, watch, lambda: selective_scan(*layer))
@@ -193,11 +237,11 @@ def main() -> None:
 
         if device.type == "cuda":
             passes = max(args.repeats, 10)
-            seconds = best_of(1, watch, lambda: [model(x) for _ in range(passes)])
-            logits64 = model.double()(x.double())
+            seconds = best_of(1, watch, lambda: [forward() for _ in range(passes)])
+            logits64 = model.double()(x.double())  # float64: the plain path
             logits32 = model.float()(x)
-            print(f"views / s (float32) {passes * args.batch / seconds:.1f}; max |fp32 - fp64| logits "
-                  f"{(logits32.double() - logits64).abs().max().item():.1e} "
+            print(f"{backend} path: views / s ({args.dtype}) {passes * args.batch / seconds:.1f}; max |fp32 - fp64| "
+                  f"logits {(logits32.double() - logits64).abs().max().item():.1e} "
                   f"(max |logit| {logits64.abs().max().item():.2f})")
 
 

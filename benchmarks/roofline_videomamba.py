@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -92,13 +91,14 @@ class Counted(TorchDispatchMode):
         """Autocast's copy of a float32 input; a weight's is made once per forward, as autocast caches it."""
         if not isinstance(t, torch.Tensor) or t.dtype != torch.float32:
             return t
+        narrow = t.to(self.autocast)
         weight = t._base if t._base is not None else t
-        if not weight.requires_grad or id(weight) not in self.cast_weights:
-            self.cast_weights.add(id(weight)) if weight.requires_grad else None
-            self.traffic.launches += 1
-            self.traffic.read += touched(t)
-            self.traffic.written += touched(t) // 2
-        return t.to(self.autocast)
+        if not weight.requires_grad:  # an activation: cast at every use
+            self.traffic.add([t], [narrow])
+        elif id(weight) not in self.cast_weights:
+            self.cast_weights.add(id(weight))
+            self.traffic.add([t], [narrow])
+        return narrow
 
 
 class Recorded:
@@ -120,10 +120,8 @@ class Recorded:
 @contextmanager
 def path(name: str, traffic: Traffic, autocast: torch.dtype | None) -> Iterator[None]:
     """The model's GPU path `name` ('torch' or 'triton') on the meta device; Triton launches go to `traffic`."""
-    before = os.environ.get(kernels.ENV_VAR)
-    os.environ[kernels.ENV_VAR] = "torch"  # choose() accepts no kernels for the meta device: forced below
     backend, saved = kernels.backend, []
-    kernels.backend = lambda device: name
+    kernels.backend = lambda device: name  # choose() knows no kernels for the meta device
     if name == "triton":
         from linvit_cli.kernels.triton import load
 
@@ -139,7 +137,6 @@ def path(name: str, traffic: Traffic, autocast: torch.dtype | None) -> Iterator[
         kernels.backend = backend
         for owner, k, kernel in saved:
             setattr(owner, k, kernel)
-        os.environ.pop(kernels.ENV_VAR) if before is None else os.environ.__setitem__(kernels.ENV_VAR, before)
 
 
 @contextmanager

@@ -62,9 +62,13 @@ def test_triton_on_a_cpu_without_the_interpreter_is_one_line_and_exit_code_2(mon
                         "kernels on the CPU (slowly, for tests)\n")
 
 
-def test_the_kernels_compile_for_an_h100():
+@pytest.mark.parametrize("ones", [False, True])
+def test_the_kernels_compile_for_an_h100(ones):
     """Triton's compiler down to an sm_90 binary, which needs no GPU: what the interpreter does not check.
-    Activations in bfloat16 (autocast's), weights and the scan's summaries in float32."""
+
+    Activations in bfloat16 (autocast's), weights and the scan's summaries in float32. Triton compiles an
+    integer argument equal to 1 as a constant: `ones` compiles the kernels as one view of one token runs them.
+    """
     if interpreted():
         pytest.skip("Triton was imported under TRITON_INTERPRET=1")
     from triton.backends.compiler import GPUTarget
@@ -73,11 +77,13 @@ def test_the_kernels_compile_for_an_h100():
     mixer, norm = load("mixer"), load("norm")
     activations = {"x", "u", "z", "out", "branch", "normed", "u_fwd", "u_bwd", "delta_fwd", "delta_bwd", "B_fwd",
                    "B_bwd", "C_fwd", "C_bwd"}
-    scalars = {"batch", "length", "channels", "n_state", "sel_row", "z_row", "segment", "x_row"}
+    scalars = {"batch", "length", "channels", "n_state", "sel_row", "z_row", "segment", "x_row", "plane"}
+    single = {"batch": 1, "length": 1, "segment": 1} if ones else {}
     for kernel, constants in ((mixer.causal_conv_silu, {"WIDTH": 4, "BLOCK_L": 32, "BLOCK_D": 64}),
                               (mixer.scan_summaries, {"BLOCK_D": 32, "BLOCK_N": 16}),
                               (mixer.scan_outputs, {"BLOCK_D": 32, "BLOCK_N": 16}),
                               (norm.add_rms_norm, {"BLOCK_C": 512})):
+        constants = {**constants, **{k: v for k, v in single.items() if k in kernel.arg_names}}
         signature = {name: "constexpr" if name in constants else "i32" if name in scalars else
                      "fp32" if name == "eps" else "*bf16" if name in activations else "*fp32"
                      for name in kernel.arg_names}

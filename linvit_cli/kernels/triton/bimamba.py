@@ -49,8 +49,8 @@ def forward(mixer: BidirectionalMamba, hidden: Tensor) -> Tensor:
         u = xz.new_empty(2, batch, length, channels)
         grid = (cdiv(length, _CONV_TOKENS), cdiv(channels, _CONV_CHANNELS), batch)
         compiled.causal_conv_silu[grid](
-            xz[..., :channels], fwd.conv.weight, bwd.conv.weight, fwd.conv.bias, bwd.conv.bias, u, batch, length,
-            channels, width, WIDTH=fwd.conv.kernel_size[0], BLOCK_L=_CONV_TOKENS, BLOCK_D=_CONV_CHANNELS)
+            xz[..., :channels], fwd.conv.weight, bwd.conv.weight, fwd.conv.bias, bwd.conv.bias, u, u[0].numel(),
+            length, channels, width, WIDTH=fwd.conv.kernel_size[0], BLOCK_L=_CONV_TOKENS, BLOCK_D=_CONV_CHANNELS)
         both = (fwd, bwd)
         selections = [_project(u[i], ssm.selection_proj.weight) for i, ssm in enumerate(both)]  # B L R+2N each
         deltas = [_project(selection[..., :rank], ssm.delta_proj.weight)  # the bias: in the kernel

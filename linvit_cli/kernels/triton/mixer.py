@@ -41,14 +41,14 @@ def _softplus(x):
 
 
 @triton.jit
-def causal_conv_silu(x, taps_fwd, taps_bwd, bias_fwd, bias_bwd, u, batch, length, channels, x_row,
+def causal_conv_silu(x, taps_fwd, taps_bwd, bias_fwd, bias_bwd, u, plane, length, channels, x_row,
                      WIDTH: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_D: tl.constexpr):
     """u[0, b, t] = SiLU(bias_fwd + sum_k taps_fwd[:, k] x[b, t - (K - 1 - k)]); u[1] the same with
     taps_bwd and the next tokens, x[b, t + (K - 1 - k)].
 
     x: (B, L, D), rows `x_row` elements apart (the first half of the input projection); taps: (D, 1, K) as
-    nn.Conv1d holds them; bias: (D,); u: (2, B, L, D) contiguous, written. Grid: (token blocks, channel
-    blocks, B).
+    nn.Conv1d holds them; bias: (D,); u: (2, B, L, D) contiguous, written, `plane` = B L D elements apart.
+    Grid: (token blocks, channel blocks, B).
     """
     b = tl.program_id(2).to(tl.int64)
     t = tl.program_id(0) * BLOCK_L + tl.arange(0, BLOCK_L)
@@ -71,7 +71,7 @@ def causal_conv_silu(x, taps_fwd, taps_bwd, bias_fwd, bias_bwd, u, batch, length
     out = u + (b * length + t[:, None]) * channels + d[None, :]
     inside = (t < length)[:, None] & in_d[None, :]
     tl.store(out, _silu(fwd).to(u.dtype.element_ty), mask=inside)
-    tl.store(out + batch * length * channels, _silu(bwd).to(u.dtype.element_ty), mask=inside)
+    tl.store(out + plane, _silu(bwd).to(u.dtype.element_ty), mask=inside)
 
 
 @triton.jit
