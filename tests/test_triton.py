@@ -17,7 +17,6 @@ import torch
 from mixers import perturbed_mixer, plain_float64, relative_error
 
 from linvit_cli import kernels
-from linvit_cli.kernels.triton import bimamba as triton_mixer
 from linvit_cli.kernels.triton import load
 from linvit_cli.models import create_model
 
@@ -43,14 +42,6 @@ def test_the_kernels_match_the_float64_plain_path_in_triton_s_interpreter():
                           cwd=HERE.parent, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     assert " passed" in done.stdout and "skipped" not in done.stdout
-
-
-def test_training_and_float64_keep_the_plain_path():
-    mixer = perturbed_mixer(20, "weak")
-    x = torch.randn(1, 5, 20)
-    assert not triton_mixer.applies(mixer, x)  # autograd on: training takes the PyTorch path
-    with torch.inference_mode():
-        assert not triton_mixer.applies(mixer.double(), x.double())
 
 
 def test_triton_on_a_cpu_without_the_interpreter_is_one_line_and_exit_code_2(monkeypatch, run_cli):
