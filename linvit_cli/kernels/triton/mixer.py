@@ -195,6 +195,7 @@ def scan_outputs(u_fwd, u_bwd, delta_fwd, delta_bwd, bias_fwd, bias_bwd, A_log_f
     _read_out(u_fwd, delta_fwd, bias_fwd, A_log_fwd, B_fwd, C_fwd, skip_fwd, z, ends, decays, partial, out, b, s,
               segments, b * segments, start, steps, length, channels, n_state, sel_row, z_row, False, BLOCK_D,
               BLOCK_N)
+    tl.debug_barrier()  # `partial` as written: a thread may read what another one wrote
     _read_out(u_bwd, delta_bwd, bias_bwd, A_log_bwd, B_bwd, C_bwd, skip_bwd, z, ends, decays, partial, out, b, s,
               segments, (batch + b) * segments, start, steps, length, channels, n_state, sel_row, z_row, True,
               BLOCK_D, BLOCK_N)
