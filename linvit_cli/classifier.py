@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import UsageError, VideoDecodeError
+from .errors import VideoDecodeError, at_least
 from .inference import combine_views, predict_views, resolve_autocast, resolve_device
 from .loading import load_model
 from .registry.load import HUB_PREFIX, Registry, load_registry
@@ -56,20 +56,6 @@ def expand_inputs(arguments: Iterable[str]) -> Iterator[Input]:
             yield Input(arg)
 
 
-def parse_views(views: str | None, fast: bool) -> tuple[int, int] | None:
-    """`--views CLIPSxCROPS` or `--fast` (1x1) into (clips, crops); None keeps the model's protocol."""
-    if fast and views:
-        raise UsageError("--fast and --views both choose the test views; give one of them")
-    if fast:
-        return (1, 1)
-    if views is None:
-        return None
-    parts = views.lower().split("x")
-    if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise UsageError(f"--views '{views}' is not CLIPSxCROPS, e.g. 4x3 or 1x1")
-    return int(parts[0]), int(parts[1])
-
-
 class Classifier:
     """A registry or Hub model ready to classify files.
 
@@ -90,10 +76,12 @@ class Classifier:
                  registry: Registry | None = None, device: str = "auto", dtype: str = "float32",
                  views: tuple[int, int] | None = None, view_batch: int | None = None, top_k: int = 5,
                  offline: bool = False, cache_dir: Path | None = None) -> None:
-        if top_k < 1 or (view_batch is not None and view_batch < 1):
-            raise UsageError("--top-k and --view-batch must be at least 1")
+        at_least("top_k", top_k, 1)
+        at_least("view_batch", view_batch, 1)
         registry = registry or load_registry()
         self.entry: ModelEntry = registry.get(model or registry.default, offline=offline, cache_dir=cache_dir)
+        if views is not None:
+            self.entry.protocol.check_views(views, self.entry.name)
         # the Hub commit behind the results: an hf:// model's files, a registry model's pinned weights (if used)
         self.commit = self.entry.commit if weights is None or self.entry.name.startswith(HUB_PREFIX) else None
         self.device = resolve_device(device)
@@ -163,4 +151,4 @@ def classify(path_or_paths: str | Path | Sequence[str | Path], model: str | None
             for item in expand_inputs(str(p) for p in paths)]
 
 
-__all__ = ["Classifier", "classify", "expand_inputs", "parse_views", "video_record"]
+__all__ = ["Classifier", "classify", "expand_inputs", "video_record"]

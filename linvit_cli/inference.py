@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor, nn
 
-from .errors import UsageError
+from .errors import bad_value
 from .registry.schema import Combine
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -21,14 +21,14 @@ def resolve_device(spec: str) -> torch.device:
     try:
         device = torch.device(spec)
     except RuntimeError:
-        raise UsageError(f"unknown device '{spec}'; use auto, cpu, cuda or cuda:N") from None
+        raise bad_value("device", spec, "unknown device; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise UsageError(f"--device {spec}: no CUDA device is available here; use --device cpu")
+            raise bad_value("device", spec, "no CUDA device is available here; use cpu")
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise UsageError(f"--device {spec}: only {torch.cuda.device_count()} CUDA device(s) here")
+            raise bad_value("device", spec, f"only {torch.cuda.device_count()} CUDA device(s) here")
     elif device.type != "cpu":
-        raise UsageError(f"unsupported device '{spec}'; use auto, cpu, cuda or cuda:N")
+        raise bad_value("device", spec, "unsupported device; use auto, cpu, cuda or cuda:N")
     return device
 
 
@@ -56,26 +56,25 @@ def cpu_half_precision() -> frozenset[str]:
 
 def resolve_autocast(dtype: str, device: torch.device, cpu_native: frozenset[str] | None = None,
                      ) -> torch.dtype | None:
-    """The autocast precision for `--dtype` on `device`; None runs plain float32.
+    """The autocast precision for `dtype` (`--dtype`) on `device`; None runs plain float32.
 
     On a CPU a half precision is used only where the CPU multiplies it natively (`cpu_half_precision`,
     or `cpu_native` as given): elsewhere it would not be a faster float32 but a much slower one, so
     asking for it is a usage error that says so, never a silent substitution.
     """
     if dtype not in DTYPES:
-        raise UsageError(f"unknown dtype '{dtype}'; use {', '.join(DTYPES)}")
+        raise bad_value("dtype", dtype, f"unknown dtype; use {', '.join(DTYPES)}")
     if dtype == "float32":
         return None
     if device.type == "cpu":
         native = cpu_half_precision() if cpu_native is None else cpu_native
         if dtype not in native:
             needs = "AVX512-BF16 or AMX" if dtype == "bfloat16" else "AVX512-FP16 or AMX-FP16"
-            others = "".join(f" or --dtype {d}" for d in sorted(native))
-            raise UsageError(f"--dtype {dtype}: this CPU has no native {dtype} matrix instructions ({needs}), "
-                             f"so {dtype} would run tens to hundreds of times slower than float32; use "
-                             f"--dtype float32{others}")
+            raise bad_value("dtype", dtype, f"this CPU has no native {dtype} matrix instructions ({needs}), so "
+                            f"{dtype} would run tens to hundreds of times slower than float32; use "
+                            f"{' or '.join(['float32', *sorted(native)])}")
     if device.type == "cuda" and dtype == "bfloat16" and not torch.cuda.is_bf16_supported():
-        raise UsageError("this GPU does not support bfloat16; use --dtype float16")
+        raise bad_value("dtype", dtype, "this GPU does not support bfloat16; use float16")
     return DTYPES[dtype]
 
 

@@ -46,10 +46,10 @@ def weights_path(entry: ModelEntry, *, offline: bool = False, cache_dir: Path | 
         from .hub import fetch_weights
 
         return fetch_weights(weights, name=entry.name, offline=offline, cache_dir=cache_dir)
-    raise WeightsUnavailableError(
-        f"model '{entry.name}' has no published weights (its authors released none); "
-        "train them with `linvit train` or pass --weights FILE"
-    )
+    unpublished = f"model '{entry.name}' has no published weights (its authors released none); train them with " \
+                  "`linvit train` or "
+    raise WeightsUnavailableError(unpublished + "give a weights file (the weights parameter)",
+                                  cli=unpublished + "pass --weights FILE")
 
 
 def load_model(

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .classifier import Classifier, video_record
-from .errors import UsageError
+from .errors import at_least, positive_seconds
 from .inference import combine_views, intra_op_threads, predict_views
 from .output.tables import clock
 from .video.decode import Video, check_losses, lost_warning
@@ -64,8 +64,7 @@ class Timeline:
 
     def __init__(self, source: str | Path, classifier: Classifier, *, window: float | None = None,
                  stride: float | None = None, crops: int = 1, thumbnails: bool = False, threads: int = 0) -> None:
-        if crops < 1:
-            raise UsageError(f"--crops must be at least 1, not {crops}")
+        at_least("crops", crops, 1)
         self.source, self.classifier, self.crops, self.thumbnails = str(source), classifier, crops, thumbnails
         self.protocol = classifier.entry.protocol
         # one pass, every packet read and none skipped, decoded ahead while the model runs
@@ -210,6 +209,9 @@ def timeline(path_or_url: str | Path, model: str | None = None, window: float | 
     (a file cut short). Options are those of `Classifier` (weights, device, dtype, view_batch, registry,
     offline, cache_dir). `window` and `stride` are seconds (default: derived from the model's protocol).
     """
+    at_least("crops", crops, 1)  # before the model loads, in the words of this function's parameters
+    positive_seconds("window", window)
+    positive_seconds("stride", stride)
     classifier = Classifier(model, views=(1, crops), top_k=top_k, **options)
     with Timeline(path_or_url, classifier, window=window, stride=stride, crops=crops) as run:
         for result in run:

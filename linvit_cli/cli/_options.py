@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from ..errors import UsageError, at_least
+from ._paths import check_input_file
+
+if TYPE_CHECKING:
+    from ..registry.load import Registry
+    from ..registry.schema import ModelEntry
 
 ModelOpt = Annotated[
     str | None, typer.Option("--model", "-m", help="Registry model name (see `linvit models`), or a Hub "
@@ -53,6 +61,18 @@ def command_line(ctx: typer.Context) -> str:
     return shlex.join(words)
 
 
+DEFAULT_WORKERS = 4
+
+
+def default_workers(workers: int | None) -> int:
+    """--workers, or by default `DEFAULT_WORKERS` but no more than the CPUs this process may run on (PyTorch warns
+    about DataLoader workers beyond that, and they only compete for the same cores)."""
+    if workers is not None:
+        return workers
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return min(DEFAULT_WORKERS, cpus)
+
+
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
 DtypeOpt = Annotated[str, typer.Option("--dtype", help="float32, bfloat16 or float16 (autocast).")]
 ViewsOpt = Annotated[
@@ -60,7 +80,8 @@ ViewsOpt = Annotated[
 ]
 FastOpt = Annotated[bool, typer.Option("--fast", help="One view per video: the centre clip's centre crop (1x1).")]
 WorkersOpt = Annotated[
-    int, typer.Option("--workers", help="DataLoader processes decoding videos (0: decode in this process).")
+    int | None, typer.Option("--workers", help="DataLoader processes decoding videos (0: decode in this process; "
+                             f"default: {DEFAULT_WORKERS}, or fewer where fewer CPUs are at hand).", show_default=False)
 ]
 ViewBatchOpt = Annotated[
     int | None, typer.Option("--view-batch", help="Views per forward pass (default: 1 on a CPU, 4 on a GPU).")
@@ -70,7 +91,39 @@ TopKOpt = Annotated[int, typer.Option("--top-k", "-k", help="Labels to show per 
 
 def one_output(as_json: bool, as_jsonl: bool) -> None:
     """--json and --jsonl exclude each other."""
-    from ..errors import UsageError
-
     if as_json and as_jsonl:
         raise UsageError("--json and --jsonl both choose the output; give one of them")
+
+
+def parse_views(views: str | None, fast: bool) -> tuple[int, int] | None:
+    """`--views CLIPSxCROPS` or `--fast` (1x1) into (clips, crops); None keeps the model's protocol.
+
+    Only the form is checked here; the numbers, against the model's sampling, by `Protocol.check_views`.
+    """
+    if fast and views:
+        raise UsageError("--fast and --views both choose the test views; give one of them")
+    if fast:
+        return (1, 1)
+    if views is None:
+        return None
+    parts = views.lower().split("x")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise UsageError(f"--views {views}: not CLIPSxCROPS, two whole numbers such as 4x3 or 1x1")
+    return int(parts[0]), int(parts[1])
+
+
+def resolve_model(model: str | None, registry: list[Path] | None, *, views: tuple[int, int] | None,
+                  weights: Path | None, top_k: int, view_batch: int | None, offline: bool,
+                  cache_dir: Path | None) -> tuple[Registry, ModelEntry]:
+    """The registry and the model entry of a command that runs a model, with the options about it checked first:
+    counts, the --weights file, the test views against the model's sampling (no torch imported yet)."""
+    from ..registry.load import load_registry
+
+    at_least("top_k", top_k, 1)
+    at_least("view_batch", view_batch, 1)
+    check_input_file(weights, "--weights")
+    reg = load_registry(registry)
+    entry = reg.get(model or reg.default, offline=offline, cache_dir=cache_dir)
+    if views is not None:
+        entry.protocol.check_views(views, entry.name)
+    return reg, entry

@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script and of `python -m linvit_cli`.
 
     Typer (in standalone mode) reports bad options itself with exit code 2; commands end with
-    `typer.Exit(code)`. Our own errors become one line on stderr with their exit code.
+    `typer.Exit(code)`. Our own errors become one line on stderr with their exit code, in the command line's
+    words (`LinvitError.cli_message`: options where the library names parameters).
     """
     debug = os.environ.get("LINVIT_DEBUG", "") not in ("", "0")
     if not debug:  # Python warnings (ours, torch's) as one line each, like linvit's own warnings
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     except LinvitError as err:
         if debug:
             raise
-        console.error(str(err))
+        console.error(err.cli_message())
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         console.error("interrupted")

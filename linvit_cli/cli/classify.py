@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -25,7 +24,10 @@ from ._options import (
     ViewsOpt,
     WeightsOpt,
     one_output,
+    parse_views,
+    resolve_model,
 )
+from ._paths import paths_from_stdin
 from .app import app
 
 if TYPE_CHECKING:
@@ -59,14 +61,15 @@ def classify_command(
     cache_dir: CacheDirOpt = None,
 ) -> None:
     """Classify videos and print the top labels of each (exit code 1 if any file could not be read)."""
-    from ..classifier import expand_inputs, failure, parse_views
-    from ..registry.load import load_registry
-
     one_output(as_json, as_jsonl)
     chosen_views = parse_views(views, fast)
-    arguments = [line.strip() for line in sys.stdin if line.strip()] if inputs == ["-"] else inputs
+    reg, _ = resolve_model(model, registry, views=chosen_views, weights=weights, top_k=top_k, view_batch=view_batch,
+                           offline=offline, cache_dir=cache_dir)
+    arguments = paths_from_stdin() if inputs == ["-"] else inputs
+    from ..classifier import expand_inputs, failure  # torch: once the options are known to be good
+
     items = list(expand_inputs(arguments))
-    classifier = build_classifier(model, weights=weights, registry=load_registry(registry), device=device,
+    classifier = build_classifier(model, weights=weights, registry=reg, device=device,
                                   dtype=dtype, views=chosen_views, view_batch=view_batch, top_k=top_k,
                                   offline=offline, cache_dir=cache_dir)
     records = []

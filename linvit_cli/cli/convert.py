@@ -10,6 +10,7 @@ import typer
 
 from ..output import console
 from ._options import AdaptOpt, RegistryOpt
+from ._paths import check_input_file, check_output_file
 from .app import app
 
 
@@ -23,12 +24,17 @@ def convert_command(
     adapt: AdaptOpt = False,
 ) -> None:
     """Map a checkpoint's keys onto linvit's model, check it loads strictly, and save it as safetensors."""
+    from ..registry.load import load_registry
+
+    check_input_file(src, "SRC")
+    check_output_file(dst, "DST")
+    reg = load_registry(registry)
+    reg.get(model)  # an unknown model is named before torch is imported
     from ..loading import resolve_entry
     from ..models import create_model, get_architecture
     from ..models.checkpoint import load_state_dict_strict, read_state_dict, save_safetensors
-    from ..registry.load import load_registry
 
-    arch_name, kwargs, entry = resolve_entry(model, load_registry(registry))
+    arch_name, kwargs, entry = resolve_entry(model, reg)
     source = read_state_dict(src)
     # keep the checkpoint's precision: building in float32 first would round a float64 checkpoint
     dtype = next((v.dtype for v in source.values() if v.is_floating_point()), None)

@@ -13,8 +13,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ..errors import UsageError
+from ..errors import UsageError, at_least
 from ..output import console
+from ..registry.load import HUB_PREFIX
 from ._options import (
     CacheDirOpt,
     DeviceOpt,
@@ -27,7 +28,11 @@ from ._options import (
     WeightsOpt,
     WorkersOpt,
     command_line,
+    default_workers,
+    parse_views,
+    resolve_model,
 )
+from ._paths import check_input_file, check_output_folder
 from .app import app
 
 EXAMPLES = """Examples:
@@ -62,7 +67,7 @@ def eval_command(
                                              "(default: eval-MODEL-DATASET).")] = None,
     views: ViewsOpt = None,
     fast: FastOpt = False,
-    workers: WorkersOpt = 4,
+    workers: WorkersOpt = None,
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = "float32",
     view_batch: Annotated[int | None, typer.Option("--view-batch", help="Views per forward pass "
@@ -78,24 +83,24 @@ def eval_command(
 ) -> None:
     """Evaluate a model under its test protocol: top-1, top-5, mean class accuracy, per-class accuracy and
     confusions, with counts of missing and unreadable videos (exit 1 if no video could be evaluated)."""
-    from ..classifier import parse_views
-    from ..datasets import read_dataset
-    from ..distributed import distributed_rank
-    from ..eval.report import describe_protocol, protocol_section
-    from ..eval.runner import EvalJob, evaluate
-    from ..registry.load import HUB_PREFIX, load_registry
-
     if dataset not in DATASETS:
         raise UsageError(f"--dataset '{dataset}' is not one of {', '.join(DATASETS)}")
-    for name, value, least in (("--workers", workers, 0), ("--top-k", top_k, 1), ("--limit", limit, 1),
-                               ("--view-batch", view_batch, 1)):
-        if value is not None and value < least:
-            raise UsageError(f"{name} {value} must be at least {least}")
+    at_least("workers", workers, 0)
+    at_least("limit", limit, 1)
     kind, expected = DATASETS[dataset]
     chosen_views = parse_views(views, fast)
     override = "--fast" if fast else (f"--views {views}" if views else None)
-    reg = load_registry(registry)
-    entry = reg.get(model or reg.default, offline=offline, cache_dir=cache_dir)
+    reg, entry = resolve_model(model, registry, views=chosen_views, weights=weights, top_k=top_k,
+                               view_batch=view_batch, offline=offline, cache_dir=cache_dir)
+    for path, option in ((annotations, "--annotations"), (labels, "--labels")):
+        check_input_file(path, option)
+    out = out or Path(f"eval-{re.sub(r'[^A-Za-z0-9._-]+', '-', entry.name.removeprefix(HUB_PREFIX))}-{dataset}")
+    check_output_folder(out, "--out")
+    from ..datasets import read_dataset  # torch from here on, once the options are known to be good
+    from ..distributed import distributed_rank
+    from ..eval.report import describe_protocol, protocol_section
+    from ..eval.runner import EvalJob, evaluate
+
     main = distributed_rank() == 0
     data = read_dataset(kind, root, entry.labels, annotations=annotations, split="validation", label_file=labels)
     _check_label_sets(kind, root, labels, entry.labels)
@@ -111,10 +116,10 @@ def eval_command(
     if main:
         _info(f"model {entry.name} ({entry.arch}, {entry.num_classes} classes, weights "
               f"{weights or 'of the registry'}); protocol: {describe_protocol(protocol)}")
-    out = out or Path(f"eval-{re.sub(r'[^A-Za-z0-9._-]+', '-', entry.name.removeprefix(HUB_PREFIX))}-{dataset}")
     job = EvalJob(model=entry.name, registry=reg, dataset=data, out=out, views=chosen_views, views_override=override,
-                  weights=weights, device=device, dtype=dtype, workers=workers, view_batch=view_batch, top_k=top_k,
-                  limit=limit, resume=resume, offline=offline, cache_dir=cache_dir, command=command_line(ctx))
+                  weights=weights, device=device, dtype=dtype, workers=default_workers(workers), view_batch=view_batch,
+                  top_k=top_k, limit=limit, resume=resume, offline=offline, cache_dir=cache_dir,
+                  command=command_line(ctx))
     report = evaluate(job)
     if report is None:  # not process 0: it printed nothing and writes nothing
         raise typer.Exit(0)

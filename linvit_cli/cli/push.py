@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ..output import console
+from ._paths import check_input_file, check_output_folder
 from .app import app
 
 EXAMPLES = """Examples:
@@ -42,12 +43,16 @@ def push_command(
     """Publish a trained model: a model card (README.md), linvit.toml, labels.txt and model.safetensors, uploaded
     in one commit (the repository is created if needed); prints the commit URL."""
     from ..errors import UsageError
-    from ..publish.folder import repo_folder
-    from ..publish.upload import upload
     from ..registry.load import REPO_ID
 
     if not REPO_ID.match(repo_id) or ".." in repo_id:
         raise UsageError(f"'{repo_id}' is not a Hub repository id: give OWNER/REPO, e.g. me/lvit-tiny-synth")
+    check_input_file(report, "--report")
+    if dry_run is not None:
+        check_output_folder(dry_run, "--dry-run")
+    from ..publish.folder import repo_folder  # torch from here on, once the options are known to be good
+    from ..publish.upload import upload
+
     folder = repo_folder(run, repo_id, report=report, license=license, datasets=dataset_ids or [])
     if dry_run is not None:
         folder.write(dry_run)

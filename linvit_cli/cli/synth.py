@@ -10,6 +10,7 @@ import typer
 
 from ..errors import UsageError
 from ..output import console
+from ._paths import check_output_folder
 from .app import app
 
 EXAMPLES = """Examples:
@@ -46,8 +47,7 @@ def synth_command(
 
     from ..synth.dataset import generate
 
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"{out_dir} is a file, not a folder; choose another OUT_DIR")
+    check_output_folder(out_dir, "OUT_DIR")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
         raise UsageError(f"{out_dir} is not empty; choose another OUT_DIR or pass --force to write into it")
     names = None if classes is None else [name.strip() for name in classes.split(",") if name.strip()]

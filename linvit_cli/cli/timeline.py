@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..errors import at_least, positive_seconds
 from ..output import console
 from ._options import (
     CacheDirOpt,
@@ -23,7 +24,9 @@ from ._options import (
     ViewBatchOpt,
     WeightsOpt,
     one_output,
+    resolve_model,
 )
+from ._paths import check_output_file
 from .app import app
 
 if TYPE_CHECKING:
@@ -71,16 +74,20 @@ def timeline_command(
     cache_dir: CacheDirOpt = None,
 ) -> None:
     """Label a long video or a stream window by window, in one decoding pass: segments of the same label."""
-    from ..errors import UsageError, VideoDecodeError
+    one_output(as_json, as_jsonl)
+    at_least("crops", crops, 1)
+    positive_seconds("window", window)
+    positive_seconds("stride", stride)
+    if html is not None:
+        check_output_file(html, "--html")
+    reg, _ = resolve_model(model, registry, views=(1, crops), weights=weights, top_k=top_k, view_batch=view_batch,
+                           offline=offline, cache_dir=cache_dir)
+    from ..errors import VideoDecodeError  # torch from here on, once the options are known to be good
     from ..output.tables import clock
-    from ..registry.load import load_registry
     from ..timeline import Timeline
     from .classify import build_classifier
 
-    one_output(as_json, as_jsonl)
-    if crops < 1:
-        raise UsageError(f"--crops must be at least 1, not {crops}")
-    classifier = build_classifier(model, weights=weights, registry=load_registry(registry), device=device,
+    classifier = build_classifier(model, weights=weights, registry=reg, device=device,
                                   dtype=dtype, views=(1, crops), view_batch=view_batch, top_k=top_k,
                                   offline=offline, cache_dir=cache_dir)
     started = time.perf_counter()

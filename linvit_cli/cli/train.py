@@ -13,9 +13,10 @@ from typing import Annotated, Any
 
 import typer
 
-from ..errors import UsageError
+from ..errors import UsageError, at_least
 from ..output import console
-from ._options import ModelOpt, RegistryOpt, WeightsOpt, WorkersOpt, command_line
+from ._options import ModelOpt, RegistryOpt, WeightsOpt, WorkersOpt, command_line, default_workers
+from ._paths import check_input_file, check_output_folder
 from .app import app
 
 EXAMPLES = """Examples:
@@ -87,7 +88,7 @@ def train_command(
                                                            "the random crop (default: the paper's 256-320 for "
                                                            "224-pixel crops, scaled to --size).")] = None,
     seed: Annotated[int | None, typer.Option("--seed")] = None,
-    workers: WorkersOpt = 4,
+    workers: WorkersOpt = None,
     frames: Annotated[int | None, typer.Option("--frames", help="Frames per clip (default: the protocol's).")] = None,
     size: Annotated[int | None, typer.Option("--size", help="Crop size in pixels (default: the protocol's).")] = None,
     amp: Annotated[bool, typer.Option("--amp/--no-amp", help="Mixed precision on GPU (bf16, else fp16 with "
@@ -106,21 +107,28 @@ def train_command(
 ) -> None:
     """Train a video classifier with the paper's recipe (SGD + Nesterov, warm-up + cosine, label smoothing,
     mixup, short-side jitter and random crops); runs on many GPUs or machines through torchrun."""
-    from ..datasets import KINDS, dataset_labels, default_annotations, read_dataset
+    from ..datasets import KINDS
+    from ..registry.load import load_registry
+
+    if (model is None) == (arch is None):
+        raise UsageError("name exactly one of --model NAME (a registry model) and --arch ARCH (a new model)")
+    if dataset not in KINDS:
+        raise UsageError(f"--dataset '{dataset}' is not one of {', '.join(KINDS)}")
+    at_least("workers", workers, 0)
+    for path, option in ((weights, "--weights"), (annotations, "--annotations"), (val_annotations,
+                         "--val-annotations"), (labels, "--labels")):
+        check_input_file(path, option)
+    check_output_folder(out, "--out")
+    reg = load_registry(registry)
+    overrides = parse_config(config or [])
+    from ..datasets import dataset_labels, default_annotations, read_dataset  # torch from here on
     from ..distributed import distributed_rank
     from ..models import get_architecture
-    from ..registry.load import load_registry
     from ..train.export import check_name, default_name
     from ..train.loop import CHECKPOINT, TrainJob, fit
     from ..train.recipe import default_recipe
 
     main = distributed_rank() == 0
-    if (model is None) == (arch is None):
-        raise UsageError("name exactly one of --model NAME (a registry model) and --arch ARCH (a new model)")
-    if dataset not in KINDS:
-        raise UsageError(f"--dataset '{dataset}' is not one of {', '.join(KINDS)}")
-    reg = load_registry(registry)
-    overrides = parse_config(config or [])
     if model is not None:
         entry = reg.get(model)
         arch_name, build, protocol = entry.arch, {**entry.config, **overrides}, entry.protocol
@@ -149,8 +157,6 @@ def train_command(
     if recipe.short_side_jitter[0] < protocol.crop:
         raise UsageError(f"--jitter {' '.join(map(str, recipe.short_side_jitter))} goes below the "
                          f"{protocol.crop}-pixel crop; use MIN >= {protocol.crop}")
-    if workers < 0:
-        raise UsageError(f"--workers {workers} must be 0 or more")
 
     name = name or default_name(model or arch_name, dataset, protocol.frames)
     check_name(name)
@@ -180,7 +186,7 @@ def train_command(
         raise UsageError(f"no training video found under {root} ({train_set.summary()})")
     job = TrainJob(arch=arch_name, config=build, labels=tuple(label_names), protocol=protocol, train=train_set,
                    recipe=recipe, out=out, name=name, dataset_name=dataset, val=val_set, init_weights=weights,
-                   workers=workers, device=device, amp=amp, resume=resume_path, skip_bad=skip_bad,
+                   workers=default_workers(workers), device=device, amp=amp, resume=resume_path, skip_bad=skip_bad,
                    log_every=log_every, stop_after=stop_after, command=command_line(ctx))
     result = fit(job)
     if main and result.registry is not None:

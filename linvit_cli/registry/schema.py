@@ -13,6 +13,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from ..errors import bad_value
+
 Sampling = Literal["dense", "segment", "tsn", "uniform"]
 Combine = Literal["logit_sum", "softmax_mean"]
 WeightsFormat = Literal["safetensors", "lvit-pyth", "videomamba-pth"]
@@ -20,6 +22,7 @@ WeightsFormat = Literal["safetensors", "lvit-pyth", "videomamba-pth"]
 SAMPLINGS: tuple[str, ...] = ("dense", "segment", "tsn", "uniform")
 COMBINES: tuple[str, ...] = ("logit_sum", "softmax_mean")
 WEIGHTS_FORMATS: tuple[str, ...] = ("safetensors", "lvit-pyth", "videomamba-pth")
+SEGMENT_CLIPS = ("segment centres", "segment starts", "segment ends")  # the temporal clips segment sampling defines
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,21 @@ class Protocol:
     @property
     def num_views(self) -> int:
         return self.views[0] * self.views[1]
+
+    @property
+    def max_clips(self) -> int | None:
+        """The most temporal clips the sampling defines (None: any number)."""
+        return len(SEGMENT_CLIPS) if self.sampling == "segment" else None
+
+    def check_views(self, views: tuple[int, int], model: str) -> None:
+        """Test views (clips, crops) other than the protocol's: at least one of each, and clips the sampling has."""
+        shown = "x".join(map(str, views))
+        if min(views) < 1:
+            raise bad_value("views", views, "clips and crops must each be at least 1, e.g. 4x3 or 1x1", shown=shown)
+        if self.max_clips is not None and views[0] > self.max_clips:
+            raise bad_value("views", views, f"{model}'s {self.sampling} sampling defines {self.max_clips} temporal "
+                            f"clips at most ({', '.join(SEGMENT_CLIPS)}), so 1 to {self.max_clips} clips, not "
+                            f"{views[0]}", shown=shown)
 
 
 @dataclass(frozen=True)

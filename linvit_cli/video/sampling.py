@@ -19,9 +19,7 @@ from fractions import Fraction
 import torch
 
 from ..errors import UsageError
-from ..registry.schema import Protocol
-
-SEGMENT_CLIPS = ("segment centres", "segment starts", "segment ends")
+from ..registry.schema import SEGMENT_CLIPS, Protocol
 
 
 @dataclass(frozen=True)
@@ -57,7 +55,7 @@ def segment_indices(length: int, frames: int, clip: int) -> list[int]:
     """
     if not 0 <= clip < len(SEGMENT_CLIPS):
         raise UsageError(f"segment sampling defines {len(SEGMENT_CLIPS)} clips at most "
-                         f"({', '.join(SEGMENT_CLIPS)}), not {clip + 1}")
+                         f"({', '.join(SEGMENT_CLIPS)}), not a clip number {clip + 1}")
     seg = (length - 1) / frames
     picked = []
     for i in range(frames):

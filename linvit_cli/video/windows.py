@@ -19,7 +19,7 @@ from functools import partial
 
 import torch
 
-from ..errors import UsageError
+from ..errors import positive_seconds
 from ..registry.schema import Protocol
 from .decode import Video, lost_warning
 from .sampling import sample_clips
@@ -65,8 +65,8 @@ def layout(protocol: Protocol, fps: float, window: float | None = None, stride: 
 
     A video known to be shorter than one window gets one window over all of it (`duration`; 0: unknown).
     """
-    if (window is not None and not window > 0) or (stride is not None and not stride > 0):
-        raise UsageError(f"--window and --stride must be positive numbers of seconds, not {window} and {stride}")
+    positive_seconds("window", window)
+    positive_seconds("stride", stride)
     size = default_window(protocol, fps) if window is None else window
     step = size if stride is None else stride
     warnings = []
@@ -79,7 +79,7 @@ def layout(protocol: Protocol, fps: float, window: float | None = None, stride: 
     if sampled.warnings:
         warnings.append(f"a {size:.2f} s window holds {frames} frames at {fps:.3g} fps, too few for "
                         f"{protocol.frames} distinct sampled frames: frames repeat in every window "
-                        "(a longer --window avoids it)")
+                        "(a longer window avoids it)")
     return Layout(size, step, sampled.times[0], tuple(warnings))
 
 
