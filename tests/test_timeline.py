@@ -6,6 +6,7 @@ is 2 s. Pipes and Ctrl-C run the real command in a subprocess, with a real MPEG-
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import json
@@ -15,9 +16,11 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 import torch
 from videos import damage, join_synth_clips, make_video, truncate
@@ -181,23 +184,48 @@ def test_standard_input_as_pipe(media):
         assert records[0]["file"] == spelling and "ends at 5.00 s" in records[2]["warnings"][0]
 
 
-def test_an_http_url_is_read_as_a_stream(run_cli, media):
+@contextlib.contextmanager
+def served(path: Path) -> Iterator[str]:
+    """The URL of `path` on a loopback `http.server` (which, like a plain web server, sends the file front to back
+    and answers no range request)."""
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args) -> None:
             pass
 
-    handler = functools.partial(Quiet, directory=str(media["ts"].parent))
+    handler = functools.partial(Quiet, directory=str(path.parent))
     with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{server.server_address[1]}/{media['ts'].name}"
         try:
-            streamed = run_cli("timeline", url, *DEMO, "--jsonl")
+            yield f"http://127.0.0.1:{server.server_address[1]}/{path.name}"
         finally:
             server.shutdown()
+
+
+def test_an_http_url_is_read_as_a_stream(run_cli, media):
+    with served(media["ts"]) as url:
+        streamed = run_cli("timeline", url, *DEMO, "--jsonl")
     assert streamed.code == 0, streamed.err
     from_file = lines(run_cli("timeline", media["ts"], *DEMO, "--jsonl").out)
     strip = [{k: v for k, v in r.items() if k != "file"} for r in lines(streamed.out)]
     assert strip == [{k: v for k, v in r.items() if k != "file"} for r in from_file]
+
+
+def test_an_ordinary_mp4_on_a_pipe_or_over_http_says_a_stream_needs_a_streaming_format(run_cli, tmp_path):
+    # an MP4 as most tools write it: its index (moov) after the 280 kB of frames, beyond what a forward read reaches
+    noise = np.random.default_rng(0)
+    video = make_video(tmp_path / "moov-at-end.mp4", frames=60, options={"crf": "0"},
+                       draw=lambda k, w, h: noise.integers(0, 256, (h, w, 3), dtype=np.uint8))
+    with av.open(str(video)) as container:  # the premise: the file itself reads
+        assert container.streams.video[0].frames == 60
+    piped = subprocess.run([sys.executable, "-m", "linvit_cli", "timeline", "-", *DEMO], input=video.read_bytes(),
+                           capture_output=True, env=os.environ.copy(), timeout=120)
+    with served(video) as url:
+        fetched = run_cli("timeline", url, *DEMO)
+    for code, err in ((piped.returncode, piped.stderr.decode()), (fetched.code, fetched.err)):
+        assert code == 1
+        (line,) = err.strip().splitlines()
+        assert line.startswith("Error: ") and "needs a format that streams (MPEG-TS" in line
+        assert "the 'moov' atom" in line and "-movflags +faststart" in line and "-f mpegts" in line
 
 
 def test_ctrl_c_exits_130_leaving_whole_json_lines(media):

@@ -43,6 +43,11 @@ _TIE_S = 1e-6  # two frames this close to equally far from a wanted time count a
 # frames left are too far apart to stand in for the lost ones (one damaged packet in 250 costs one frame).
 MAX_LOST_SHARE = 0.1
 STDIN = ("-", "pipe:", "pipe:0")
+# What a stream (a pipe, a URL read forward only) needs that a file does not, and how to make it.
+STREAMABLE = ("a pipe or a URL is read front to back, so it needs a format that streams (MPEG-TS, Matroska/WebM, "
+              "fragmented or faststart MP4): an ordinary MP4 or MOV keeps its index (the 'moov' atom) at its end, out "
+              "of reach; remux it with `ffmpeg -i in.mp4 -c copy -movflags +faststart out.mp4` (or `-f mpegts` for "
+              "MPEG-TS), or give the file itself")
 NETWORK_TIMEOUT_S = (30.0, 60.0)  # (opening, each read) for URLs, so that a dead server is an error, not a hang
 
 
@@ -202,7 +207,8 @@ class Video:
     def _restart(self) -> av.VideoFrame:
         """(Re)open the file and decode its first frame, which becomes the window's only frame."""
         self.close()
-        with _reported(self.path, "opening"):
+        self._container = None
+        with _reported(self.path, "opening", self._stream_hint):
             source = "pipe:0" if self.path in STDIN else str(self.path)
             network = self.streaming and "://" in source
             self._container = av.open(source, metadata_errors="ignore",
@@ -225,6 +231,16 @@ class Video:
 
     def _decode(self) -> Iterator[av.VideoFrame]:
         return _decode(self._container, self._stream, self._tally)
+
+    def _stream_hint(self, error: Exception) -> str | None:
+        """Why a pipe or URL may not open where the same file does: an MP4 (or MOV) whose index is at the end."""
+        if not self.streaming:
+            return None
+        if self._container is not None and "mp4" in self._container.format.name:
+            return f"it is an MP4 or MOV, and {STREAMABLE}"
+        if isinstance(error, av.error.InvalidDataError):  # the format is unknown when the demuxer gave up
+            return f"if it is an MP4 or MOV: {STREAMABLE}"
+        return None
 
     def _probe(self, first: av.VideoFrame) -> VideoInfo:
         stream = self._stream
@@ -394,17 +410,19 @@ def _check_file(path: Path) -> None:
 
 
 @contextmanager
-def _reported(path: Path, doing: str) -> Iterator[None]:
-    """Turn PyAV/FFmpeg and I/O failures into one `VideoDecodeError` line naming the file."""
+def _reported(path: Path, doing: str, stream_hint: Callable[[Exception], str | None] | None = None) -> Iterator[None]:
+    """Turn PyAV/FFmpeg and I/O failures into one `VideoDecodeError` line naming the file; `stream_hint(error)`
+    may name a cause particular to reading the video as a stream."""
     try:
         yield
-    except av.error.InvalidDataError as error:
-        hint = ("it is not a video file, or it is truncated (an MP4 cut short loses its index, "
-                "the 'moov' atom)" if doing == "opening" else "the file is damaged")
-        raise VideoDecodeError(f"'{path}': invalid data while {doing} ({error.strerror}); {hint}") from error
     except (av.error.FFmpegError, OSError) as error:
+        special = stream_hint(error) if stream_hint else None
+        if isinstance(error, av.error.InvalidDataError):
+            hint = special or ("it is not a video file, or it is truncated (an MP4 cut short loses its index, "
+                               "the 'moov' atom)" if doing == "opening" else "the file is damaged")
+            raise VideoDecodeError(f"'{path}': invalid data while {doing} ({error.strerror}); {hint}") from error
         reason = getattr(error, "strerror", None) or error
-        raise VideoDecodeError(f"'{path}': {doing} failed: {reason}") from error
+        raise VideoDecodeError(f"'{path}': {doing} failed: {reason}" + (f"; {special}" if special else "")) from error
 
 
 def _looks_vfr(stream: av.video.stream.VideoStream) -> bool:
