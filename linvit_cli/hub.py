@@ -26,11 +26,17 @@ from .registry.schema import HubWeights
 
 
 def is_cached(weights: HubWeights, cache_dir: Path | None = None) -> Path | None:
-    """The cached file of the pinned revision, or None; looks at the disk only, never the network."""
-    from huggingface_hub import try_to_load_from_cache
+    """The cached file of the pinned revision, or None; looks at the disk only, never the network.
 
-    found = try_to_load_from_cache(weights.repo, weights.file, cache_dir=cache_dir, revision=weights.revision)
-    return Path(found) if isinstance(found, str) else None  # not a str: absent, or cached as absent
+    The path follows huggingface_hub's cache layout (CACHE/models--OWNER--NAME/snapshots/COMMIT/FILE, the
+    revision being a full commit), without importing its download code: `linvit models` asks this of every model
+    and takes no longer than `--help`.
+    """
+    from huggingface_hub import constants
+
+    repo = "models--" + weights.repo.replace("/", "--")
+    path = Path(cache_dir or constants.HF_HUB_CACHE) / repo / "snapshots" / weights.revision / weights.file
+    return path if path.is_file() else None
 
 
 def fetch_weights(

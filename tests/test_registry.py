@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,8 @@ import torch
 from linvit_cli.errors import RegistryError, UnknownModelError
 from linvit_cli.models import create_model
 from linvit_cli.registry.load import PACKAGED_REGISTRY, load_registry
+from linvit_cli.registry.params import PACKAGED as PACKAGED_PARAMS
+from linvit_cli.registry.params import config_key
 
 ENTRY = """
 [models.{name}]
@@ -47,12 +52,29 @@ def test_packaged_registry_has_the_papers_configs_unpublished():
 
 
 @pytest.mark.parametrize("name", sorted(load_registry().entries))
-def test_every_entry_builds_with_its_label_count(name):
+def test_every_entry_builds_with_its_label_count_and_the_parameters_it_is_listed_with(name):
     entry = load_registry().get(name)
     with torch.device("meta"):
         model = create_model(entry.arch, **entry.build_kwargs())
     assert model.num_classes == entry.num_classes
     assert len(set(entry.labels)) == entry.num_classes
+    listed = json.loads(PACKAGED_PARAMS.read_text()).get(config_key(entry))
+    assert listed == sum(p.numel() for p in model.parameters()), (
+        "linvit_cli/registry/params.json is out of date: python -c 'from linvit_cli.registry.params import "
+        "write_packaged; write_packaged()'")
+
+
+def test_models_lists_without_importing_torch_once_each_model_is_counted(tmp_path):
+    path = _user_registry(tmp_path, ENTRY.format(name="my-model"))
+    code = ("import json, sys; from linvit_cli.cli.app import main\n"
+            "try: main(['models', '--registry', sys.argv[1], '--json'])\n"
+            "except SystemExit as done: assert not done.code\n"
+            "print('torch' in sys.modules, file=sys.stderr)")
+    runs = [subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120,
+                           env=os.environ.copy()) for _ in range(2)]
+    assert [run.stderr.split()[-1] for run in runs] == ["True", "False"], runs[1].stderr  # counted once, then kept
+    first, second = (json.loads(run.stdout)["models"] for run in runs)
+    assert first == second and {m["name"]: m["params"] for m in first}["lvit-k400"] == 52389520
 
 
 def test_user_registry_by_option_and_environment(tmp_path, run_cli, monkeypatch):

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from ..classifier import Classifier
 
 EXAMPLES = """Examples:
+
+\b
   linvit classify clip.mp4                             # the default model (downloaded on first use)
   linvit classify clip.mp4 --registry run/weights.toml --model my-model   # a model from `linvit train`
   linvit classify clip.mp4 --model hf://owner/repo      # a model repository on the Hub (see `linvit push`)

@@ -14,7 +14,7 @@ from ._paths import check_input_file, check_output_file
 from .app import app
 
 
-@app.command("convert", epilog="Example: linvit convert checkpoint_epoch_00040.pyth lvit-k400.safetensors "
+@app.command("convert", epilog="Example:\n\n\b\n  linvit convert checkpoint_epoch_00040.pyth lvit-k400.safetensors "
              "--model lvit-k400")
 def convert_command(
     src: Annotated[Path, typer.Argument(help="The authors' checkpoint (.pyth/.pth) or a safetensors file.")],

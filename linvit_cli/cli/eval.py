@@ -37,6 +37,7 @@ from .app import app
 
 EXAMPLES = """Examples:
 
+\b
   linvit eval --dataset ssv2 --root ssv2 --model videomamba-s16-ssv2-f16
   linvit eval --dataset k400 --root k400/val --annotations k400/validate.csv --model videomamba-s16-k400-f16 --fast
   linvit eval --dataset list --root videos --annotations val_list.txt --labels classes.txt --model NAME

@@ -27,11 +27,12 @@ def models_command(
         _hub_models(limit, as_json)
         return
     from ..hub import is_cached
-    from ..models.params import count_parameters
     from ..registry.load import load_registry
+    from ..registry.params import parameter_counts
     from ..registry.schema import HubWeights, PackagedWeights
 
     reg = load_registry(registry)
+    params = parameter_counts(reg)
     rows = []
     for entry in reg:
         cached = None  # only Hub weights can be missing from the disk
@@ -46,7 +47,7 @@ def models_command(
             "name": entry.name,
             "default": entry.name == reg.default,
             "arch": entry.arch,
-            "params": count_parameters(entry),
+            "params": params[entry.name],
             "frames": entry.protocol.frames,
             "views": f"{entry.protocol.views[0]}x{entry.protocol.views[1]}",
             "dataset": entry.dataset,

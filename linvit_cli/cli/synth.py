@@ -15,8 +15,9 @@ from .app import app
 
 EXAMPLES = """Examples:
 
+\b
   linvit synth data/synth --train 1200 --validation 240
-
+  linvit synth data/plain --train 4800 --validation 600 --size 32 --background plain   # what lvit-demo learnt
   linvit synth data/lr --classes left-to-right,right-to-left --size 96 --frames 32 --codec vp9
 """
 

@@ -21,14 +21,12 @@ from .app import app
 
 EXAMPLES = """Examples:
 
+\b
   linvit synth data/synth --train 1200 --validation 240
-  linvit train --arch lvit_tiny --dataset ssv2 --root data/synth --val-annotations
-      data/synth/something-something-v2-validation.json --frames 8 --size 64 --epochs 10 --out runs/tiny
-
+  linvit train --arch lvit_tiny --dataset ssv2 --root data/synth --out runs/tiny --frames 8 --size 64 --epochs 10 \\
+      --val-annotations data/synth/something-something-v2-validation.json
   linvit train --model lvit-k400 --dataset kinetics --root k400/train --annotations k400/train.csv --out runs/k400
-
   linvit train --arch lvit_b16 --config attention=softmax --config feature_fixation=false --dataset list ...
-
   torchrun --nproc-per-node 8 -m linvit_cli train --model lvit-ssv2 --dataset ssv2 --root ssv2 --out runs/ssv2
 
 Then: linvit classify --registry runs/tiny/weights.toml --model NAME VIDEO
