@@ -113,6 +113,7 @@ class Classifier:
             "error": None,
             "model": self.entry.name,
             "commit": self.commit,
+            "caution": self.entry.caution,
             "video": video_record(loaded.info),
             "sampling": {"kind": protocol.sampling, "frames": protocol.frames, "views": list(self.views),
                          "combine": protocol.combine},

@@ -121,7 +121,7 @@ class Timeline:
             probabilities = combine_views(logits[k * crops : (k + 1) * crops], self.protocol.combine)
             last = k == len(batch) - 1
             record = {"file": self.source, "model": classifier.entry.name, "commit": classifier.commit,
-                      "index": window.index,
+                      "caution": classifier.entry.caution, "index": window.index,
                       "start": round(window.start, 3), "end": round(window.end, 3),
                       "top_k": classifier.ranking(probabilities),
                       "warnings": [*window.warnings, *(ending if last else [])]}
@@ -195,7 +195,7 @@ def document(run: Timeline, windows: list[dict[str, Any]], segments: list[dict[s
     `complete` is false when the run was interrupted, failed or the file was cut short (`error` says why).
     """
     return {"file": run.source, "model": run.classifier.entry.name, "commit": run.classifier.commit,
-            "video": video_record(run.video.info),
+            "caution": run.classifier.entry.caution, "video": video_record(run.video.info),
             "timeline": run.settings(), "windows": windows, "segments": segments, "warnings": run.warnings,
             "complete": error is None and run.truncated_at is None, "error": error, "seconds": round(seconds, 3)}
 
@@ -204,7 +204,7 @@ def timeline(path_or_url: str | Path, model: str | None = None, window: float | 
              stride: float | None = None, *, crops: int = 1, top_k: int = 5, **options: Any) -> Iterator[dict]:
     """Classify a long video or a stream window by window; yields each window's record as it is done.
 
-    Records are the lines of `linvit timeline --jsonl`: file, model, index, start and end (seconds),
+    Records are the lines of `linvit timeline --jsonl`: file, model, commit, caution, index, start and end (seconds),
     `top_k` (as `classify`'s records) and warnings; the last one also carries warnings about the end
     (a file cut short). Options are those of `Classifier` (weights, device, dtype, view_batch, registry,
     offline, cache_dir). `window` and `stride` are seconds (default: derived from the model's protocol).

@@ -62,3 +62,24 @@ def test_examples_classify_offline_and_mostly_right(run_cli, monkeypatch) -> Non
     assert all(r["ok"] and r["model"] == "lvit-demo" and len(r["top_k"]) == 3 for r in records)
     right = [r["top_k"][0]["label"] == names[Path(r["file"]).stem] for r in records]
     assert sum(right) >= 10, [(Path(r["file"]).stem, r["top_k"][0]["label"]) for r in records]
+
+
+def test_the_demo_says_what_it_knows_wherever_it_answers(demo, run_cli) -> None:
+    said = ("toy model", "synthetic motion clips", "12 classes", "nothing about real video",
+            "top-1 is on `linvit synth --background plain` clips")
+    assert all(part in demo.caution for part in said)
+    listing = run_cli("models")
+    (note,) = [line for line in listing.out.splitlines() if line.startswith("lvit-demo: ")]
+    assert all(part in note for part in said)
+    rows = json.loads(run_cli("models", "--json").out)["models"]
+    assert {row["name"]: row["caution"] for row in rows if row["caution"]} == {"lvit-demo": demo.caution}
+    clip = EXAMPLES / "appearing.mp4"
+    table = run_cli("classify", EXAMPLES, "--model", "lvit-demo")
+    assert table.out.count(f"Note: lvit-demo is {demo.caution}.") == 1  # once, above the first video's table
+    records = [json.loads(run_cli("classify", clip, "--model", "lvit-demo", "--jsonl").out),
+               json.loads(run_cli("classify", clip, "--model", "lvit-demo", "--json").out)["results"][0],
+               json.loads(run_cli("timeline", clip, "--model", "lvit-demo", "--jsonl").out),
+               json.loads(run_cli("timeline", clip, "--model", "lvit-demo", "--json").out)]
+    assert [record["caution"] for record in records] == [demo.caution] * 4
+    assert f"Note: lvit-demo is {demo.caution}." in run_cli("timeline", clip, "--model", "lvit-demo").out
+    assert load_registry().get("videomamba-s16-k400-f16").caution is None

@@ -121,6 +121,7 @@ def test_unknown_model_lists_the_known_ones():
     (lambda s: s.replace('weights = "unpublished"', 'weights = { path = "w.safetensors", format = "pickle" }'),
      "weights.format 'pickle' is not one of"),
     (lambda s: s.replace("[models.m]", "[models.My_Model]"), "lowercase kebab-case"),
+    (lambda s: s + "meta = { caution = true }\n", "meta.caution must be a string, not bool"),
     (lambda s: s.replace("config = {", "config = { num_classes = 3,"), "derived from the label file"),
     (lambda s: s + "\n[[", "not valid TOML"),
 ])

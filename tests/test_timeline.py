@@ -29,7 +29,7 @@ from linvit_cli import timeline
 from linvit_cli.output.tables import clock
 
 DEMO = ("--model", "lvit-demo", "--device", "cpu")
-KEYS = {"file", "model", "commit", "index", "start", "end", "top_k", "warnings"}
+KEYS = {"file", "model", "commit", "caution", "index", "start", "end", "top_k", "warnings"}
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

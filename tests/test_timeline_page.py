@@ -77,6 +77,8 @@ def test_page_opens_offline_and_shows_segments_legend_thumbnails_and_top_k(run_c
     dom = Dom(capture="details-body")
     dom.feed(done.stdout)
     assert dom.having(tag="body", **{"data-ready": "true"}), "the page's script did not run to its end"
+    (caution,) = dom.having(id="caution")  # the demo model says what it is
+    assert "hidden" not in caution
     segments = dom.having(class_="segment")
     assert len(segments) == len(doc["segments"]) > 1
     assert [s["title"].split("  ")[0] for s in segments] == [s["label"] for s in doc["segments"]]

@@ -74,6 +74,10 @@ def classify_command(
     classifier = build_classifier(model, weights=weights, registry=reg, device=device,
                                   dtype=dtype, views=chosen_views, view_batch=view_batch, top_k=top_k,
                                   offline=offline, cache_dir=cache_dir)
+    if classifier.entry.caution and not (as_json or as_jsonl):  # in JSON, each record carries it
+        from ..output.tables import caution_note
+
+        console.stdout.print(caution_note(classifier.entry.name, classifier.entry.caution))
     records = []
     with console.Progress(len(items), show_files=not (as_json or as_jsonl)) as progress:
         for item in items:

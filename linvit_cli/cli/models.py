@@ -54,12 +54,14 @@ def models_command(
             "top1": entry.meta.get("top1"),
             "weights": weights,
             "cached": cached,
+            "caution": entry.caution,
         })
     if as_json:
         console.stdout.print_json(json.dumps({"default": reg.default, "models": rows}))
         return
-    table = Table(title="linvit models", title_justify="left", caption=f"* default model: {reg.default}",
-                  box=box.SIMPLE_HEAD)
+    notes = [f"{row['name']}: {row['caution']}" for row in rows if row["caution"]]
+    table = Table(title="linvit models", title_justify="left", caption="\n".join(
+        [f"* default model: {reg.default}", *notes]), caption_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("name", no_wrap=True)  # names are what users copy: never cut or folded
     for column, justify in (("params", "right"), ("frames", "right"), ("views", "right"), ("dataset", "left"),
                             ("top-1", "right"), ("weights", "left")):

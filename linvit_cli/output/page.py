@@ -29,7 +29,7 @@ def write_page(path: Path, document: dict[str, Any], thumbnails: list[np.ndarray
     duration = max([document["video"]["duration"], *(w["end"] for w in windows)])
     data = {
         **{key: document[key]
-           for key in ("file", "model", "commit", "video", "timeline", "warnings", "complete", "error")},
+           for key in ("file", "model", "commit", "caution", "video", "timeline", "warnings", "complete", "error")},
         "duration": duration,
         "labels": {str(index): label for index, label in sorted(labels.items())},
         "windows": [{"s": w["start"], "e": w["end"], "k": [[row["index"], round(row["probability"], 4)]

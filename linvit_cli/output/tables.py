@@ -24,6 +24,11 @@ def header(record: dict[str, Any]) -> Text:
     return text
 
 
+def caution_note(model: str, caution: str) -> Text:
+    """What to know about a model before trusting its labels (a toy model's caution), once above its results."""
+    return Text(f"Note: {model} is {caution}.", style="yellow")
+
+
 def predictions(record: dict[str, Any]) -> Table:
     """Rank, label, probability with a bar."""
     table = Table(show_edge=False, box=None, padding=(0, 1))
@@ -48,6 +53,8 @@ def timeline_header(document: dict[str, Any]) -> Text:
              f"{settings['frames']} frames x {crops}"]
     text = Text(document["file"], style="bold")
     text.append("  " + " · ".join(parts), style="dim")
+    if document["caution"]:
+        text.append("\n").append(caution_note(document["model"], document["caution"]))
     return text
 
 

@@ -208,6 +208,9 @@ def _entry(name: str, raw: Any, file: Path) -> ModelEntry:
     config = where.typed(raw.get("config", {}), dict, "config")
     if "num_classes" in config:
         raise where.fail("config.num_classes is derived from the label file; remove it")
+    meta = where.typed(raw.get("meta", {}), dict, "meta")
+    if "caution" in meta:
+        where.typed(meta["caution"], str, "meta.caution")
     protocol = _protocol(raw["protocol"], where)
     frames = config.get("num_frames")
     if frames is not None and frames != protocol.frames:
@@ -220,7 +223,7 @@ def _entry(name: str, raw: Any, file: Path) -> ModelEntry:
         protocol=protocol,
         weights=_weights(raw["weights"], where, file.parent),
         config=MappingProxyType(dict(config)),
-        meta=MappingProxyType(dict(where.typed(raw.get("meta", {}), dict, "meta"))),
+        meta=MappingProxyType(dict(meta)),
         source=file,
     )
 

@@ -120,6 +120,12 @@ class ModelEntry:
         return not isinstance(self.weights, Unpublished)
 
     @property
+    def caution(self) -> str | None:
+        """What to know before trusting the model's labels (`meta.caution`): said with its results and its listing."""
+        value = self.meta.get("caution")
+        return value if isinstance(value, str) else None
+
+    @property
     def commit(self) -> str | None:
         """The Hub commit the weights are read at (an `hf://` model's resolved revision), recorded with results."""
         return self.weights.revision if isinstance(self.weights, HubWeights) else None
