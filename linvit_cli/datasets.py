@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -30,6 +30,8 @@ Split = Literal["train", "validation"]
 KINDS: tuple[str, ...] = ("ssv2", "kinetics", "list")
 LABEL_FILE = "labels.txt"  # one class name per line, index = line; what `linvit synth` and `train` write
 SSV2_LABELS = "something-something-v2-labels.json"
+BENCHMARKS = frozenset({"ssv2", "kinetics400", "kinetics600"})  # datasets known by these names everywhere
+DATASET_INFO = "linvit-dataset.json"  # a dataset's own name and description (`DatasetInfo`)
 _SSV2_SPLIT_FILES = {"train": "something-something-v2-train.json",
                      "validation": "something-something-v2-validation.json"}
 _SSV2_SUFFIXES = (".webm", ".mp4")
@@ -72,6 +74,43 @@ class Dataset:
             shown = ", ".join(str(p) for p in self.missing[:_EXAMPLES])
             line += f" (first: {shown}{', ...' if len(self.missing) > _EXAMPLES else ''})"
         return line
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a dataset says about itself in `ROOT/linvit-dataset.json` (written by `linvit synth`): the name a
+    model trained on it records, a description for people, and how to make it again. No local path."""
+
+    name: str
+    description: str
+    made_with: str | None = None  # the command that makes the same data
+
+
+def read_dataset_info(root: Path) -> DatasetInfo | None:
+    """The dataset's own description, or None where it has none (then only its annotation layout is known)."""
+    path = root / DATASET_INFO
+    if not path.is_file():
+        return None
+    data = _load_json(path)
+    fields = {key: data.get(key) for key in ("name", "description", "made_with")} if isinstance(data, dict) else {}
+    if not (isinstance(fields.get("name"), str) and fields["name"] and isinstance(fields.get("description"), str)
+            and isinstance(fields.get("made_with"), (str, type(None)))):
+        raise AnnotationError(f"{path}: expected an object with the strings name and description (and made_with)")
+    return DatasetInfo(**fields)
+
+
+def identify(kind: DatasetKind, root: Path, labels: Sequence[str], known: Mapping[frozenset[str], str]) -> DatasetInfo:
+    """What a model trained or evaluated on the data under `root` records as its data: the dataset's own
+    description, else the dataset whose classes these are (`known`: label sets of known datasets), else a
+    dataset of so many classes in `kind`'s layout. Never the annotation layout's name alone: SSv2's layout
+    holds other data too."""
+    info = read_dataset_info(root)
+    if info is not None:
+        return info
+    name = known.get(frozenset(labels))
+    if name is not None:
+        return DatasetInfo(name, f"{name} ({len(labels)} classes)")
+    return DatasetInfo("custom", f"a dataset of {len(labels)} classes in {kind}'s annotation layout")
 
 
 def default_annotations(kind: DatasetKind, root: Path, split: Split) -> Path:

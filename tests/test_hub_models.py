@@ -134,6 +134,30 @@ def test_dry_run_writes_the_card_the_hub_parses(trained, tmp_path, run_cli):
     assert entry.weights.sha256 == sha256((trained / "run" / "model.safetensors").read_bytes())
 
 
+def test_the_card_says_what_the_model_was_trained_and_tested_on_and_no_local_path(trained, tmp_path, run_cli,
+                                                                                    synth_root):
+    from huggingface_hub import ModelCard
+
+    done = run_cli("push", trained / "run", REPO, "--report", trained / "eval" / "report.json", "--dry-run",
+                   tmp_path / "dry")
+    assert done.code == 0, done.err
+    card = ModelCard((tmp_path / "dry" / "README.md").read_text())
+    assert card.data.datasets is None  # synthetic clips are no Hub dataset, and no ssv2
+    top1, _ = card.data.eval_results
+    assert (top1.dataset_type, top1.dataset_name) == ("synth-motion", "linvit's synthetic motion benchmark (12 "
+                                                      "classes of shapes moving, turning, appearing or flashing; "
+                                                      "random backgrounds)")
+    assert "the 12 classes of linvit's synthetic motion benchmark" in card.text and "classes of ssv2" not in card.text
+    assert "made with `linvit synth DATA --train 48 --validation 24 --seed 0 --size 32 --frames 8" in card.text
+    assert f"linvit eval --dataset ssv2 --root DATA --model hf://{REPO}" in card.text
+    entry = read_registry_file(tmp_path / "dry" / "linvit.toml")[0][NAME]
+    assert entry.dataset == "synth-motion" and "--root ROOT --out OUT" in entry.meta["command"]
+    for name in ("README.md", "linvit.toml", "labels.txt"):
+        text = (tmp_path / "dry" / name).read_text()
+        for local in (synth_root, trained, synth_root.name, trained.name):
+            assert str(local) not in text, (name, local)
+
+
 def test_push_then_run_from_an_empty_cache_as_the_local_model(trained, hub, tmp_path, run_cli, synth_root):
     video = clip(synth_root)
     local = run_cli("classify", video, "--registry", trained / "run" / "weights.toml", "--model", NAME, "--json")

@@ -117,6 +117,26 @@ def test_annotations_follow_the_ssv2_layout(tmp_path: Path) -> None:
     assert len(list((tmp_path / "videos").iterdir())) == 19
 
 
+def test_the_data_says_what_it_is_and_how_to_make_it_again(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from linvit_cli.datasets import identify, read_dataset_info
+
+    generate(tmp_path / "a", splits={"train": 2}, classes=["appearing", "disappearing"], **TINY)
+    info = read_dataset_info(tmp_path / "a")
+    assert info.name == "synth-motion" and info.description.startswith("linvit's synthetic motion benchmark (2 classes")
+    assert info.made_with.startswith("linvit synth DATA --train 2 --seed 0") and "--classes appearing,disappearing" \
+        in info.made_with and str(tmp_path) not in info.made_with
+    again = tmp_path / "b"
+    assert run_cli(info.made_with.replace("DATA", str(again)).split()[2:], capsys)[0] == 0
+    assert read_json(again / "something-something-v2-train.json") == read_json(
+        tmp_path / "a" / "something-something-v2-train.json")
+    # data that does not describe itself is named by its classes where they are a known dataset's, never by layout
+    (tmp_path / "a" / "linvit-dataset.json").unlink()
+    labels = (tmp_path / "a" / "labels.txt").read_text().splitlines()
+    assert identify("ssv2", tmp_path / "a", labels, {frozenset(labels): "synth-motion"}).name == "synth-motion"
+    assert identify("ssv2", tmp_path / "a", labels, {}).name == "custom"
+
+
 def test_classes_are_balanced_in_every_prefix() -> None:
     k = len(classes.CLASSES)
     labels = [class_index(5, "train", i, k) for i in range(6 * k + 5)]

@@ -45,18 +45,24 @@ AdaptOpt = Annotated[
 ]
 
 
-def command_line(ctx: typer.Context) -> str:
-    """The options given on the command line, as a command to paste (for logs, reports and entries' meta)."""
+def command_line(ctx: typer.Context, *, public: bool = False, leave_out: tuple[str, ...] = ()) -> str:
+    """The options given on the command line, as a command to paste (for logs, reports and entries' meta).
+
+    `public`: for what is published (a pushed model's entry and card): every path becomes a placeholder named
+    after its option (`--root ROOT`), and the options `leave_out` names are left out.
+    """
     words = ["linvit", ctx.info_name or ""]
     for param in ctx.command.params:
         source = ctx.get_parameter_source(param.name)
-        if source is None or source.name != "COMMANDLINE":  # Typer vendors its own Click: compare by name
-            continue
+        if source is None or source.name != "COMMANDLINE" or public and param.name in leave_out:
+            continue  # (Typer vendors its own Click: the source is compared by name)
         value = ctx.params[param.name]
         if getattr(param, "is_flag", False):
             words.append(param.opts[0] if value else (param.secondary_opts or param.opts)[0])
         else:  # a repeatable option gives a list; an option of several values (nargs > 1), a tuple
             for item in value if getattr(param, "multiple", False) else [value]:
+                if public and isinstance(item, Path):
+                    item = param.name.upper()
                 words += [param.opts[0], *(map(str, item) if param.nargs != 1 else [str(item)])]
     return shlex.join(words)
 

@@ -50,7 +50,6 @@ A run writes OUT/report.json and OUT/predictions.jsonl (one line per video, as i
 # --dataset -> the annotation reader, and the registry `dataset` a model evaluated on it is expected to have
 DATASETS = {"ssv2": ("ssv2", "ssv2"), "k400": ("kinetics", "kinetics400"), "k600": ("kinetics", "kinetics600"),
             "list": ("list", None)}
-KNOWN_MODEL_DATASETS = {"ssv2", "kinetics400", "kinetics600"}
 
 
 @app.command("eval", epilog=EXAMPLES)
@@ -97,7 +96,7 @@ def eval_command(
         check_input_file(path, option)
     out = out or Path(f"eval-{re.sub(r'[^A-Za-z0-9._-]+', '-', entry.name.removeprefix(HUB_PREFIX))}-{dataset}")
     check_output_folder(out, "--out")
-    from ..datasets import read_dataset  # torch from here on, once the options are known to be good
+    from ..datasets import BENCHMARKS, read_dataset  # torch from here on, once the options are known to be good
     from ..distributed import distributed_rank
     from ..eval.report import describe_protocol, protocol_section
     from ..eval.runner import EvalJob, evaluate
@@ -106,7 +105,7 @@ def eval_command(
     data = read_dataset(kind, root, entry.labels, annotations=annotations, split="validation", label_file=labels)
     _check_label_sets(kind, root, labels, entry.labels)
     if main:
-        if expected and entry.dataset in KNOWN_MODEL_DATASETS and entry.dataset != expected:
+        if expected and entry.dataset in BENCHMARKS and entry.dataset != expected:
             console.warning(f"model {entry.name} was trained on {entry.dataset}, not {expected}; "
                             "its labels match this dataset's by name, but the numbers are not that benchmark's")
         (console.warning if data.missing else _info)(data.summary())

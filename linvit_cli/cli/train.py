@@ -119,7 +119,7 @@ def train_command(
     check_output_folder(out, "--out")
     reg = load_registry(registry)
     overrides = parse_config(config or [])
-    from ..datasets import dataset_labels, default_annotations, read_dataset  # torch from here on
+    from ..datasets import dataset_labels, default_annotations, identify, read_dataset  # torch from here on
     from ..distributed import distributed_rank
     from ..models import get_architecture
     from ..train.export import check_name, default_name
@@ -144,6 +144,7 @@ def train_command(
     train_file = annotations or default_annotations(dataset, root, "train")
     if model is None:
         label_names = dataset_labels(dataset, root, train_file, labels)
+    data = identify(dataset, root, label_names, {frozenset(e.labels): e.dataset for e in reg})
     train_set = read_dataset(dataset, root, label_names, annotations=train_file, label_file=labels)
     val_set = None if val_annotations is None else read_dataset(
         dataset, root, label_names, annotations=val_annotations, split="validation", label_file=labels)
@@ -183,9 +184,10 @@ def train_command(
     if not train_set.samples:
         raise UsageError(f"no training video found under {root} ({train_set.summary()})")
     job = TrainJob(arch=arch_name, config=build, labels=tuple(label_names), protocol=protocol, train=train_set,
-                   recipe=recipe, out=out, name=name, dataset_name=dataset, val=val_set, init_weights=weights,
+                   recipe=recipe, out=out, name=name, data=data, val=val_set, init_weights=weights,
                    workers=default_workers(workers), device=device, amp=amp, resume=resume_path, skip_bad=skip_bad,
-                   log_every=log_every, stop_after=stop_after, command=command_line(ctx))
+                   log_every=log_every, stop_after=stop_after, command=command_line(ctx),
+                   public_command=command_line(ctx, public=True, leave_out=("resume", "stop_after")))
     result = fit(job)
     if main and result.registry is not None:
         top1 = "" if result.val_top1 is None else f", validation top-1 {result.val_top1:.2%}"

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ..datasets import Dataset
+from ..datasets import Dataset, read_dataset_info
 from ..errors import LinvitError, UsageError
 from ..integrity import sha256_of
 from ..registry.schema import HubWeights, ModelEntry, PackagedWeights, Protocol
@@ -176,11 +176,14 @@ def merge(out: Path, order: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def dataset_section(dataset: Dataset, records: Iterable[dict[str, Any]], limit: int | None) -> dict[str, Any]:
-    """Counts: listed, found, missing (first few named), evaluated, unreadable (first few with the reason)."""
+    """Where the data is and what it says it is (`linvit-dataset.json`, else None), and counts: listed, found,
+    missing (first few named), evaluated, unreadable (first few with the reason)."""
     records = list(records)
     bad = [r for r in records if not r["ok"]]
+    info = read_dataset_info(dataset.root)  # what the data says it is (a card names it, never the root's path)
     return {
         **{k: v for k, v in dataset_fingerprint(dataset).items() if k != "annotations_sha256"},
+        **{key: getattr(info, key, None) for key in ("name", "description", "made_with")},
         "listed": dataset.listed,
         "found": dataset.found,
         "missing": len(dataset.missing),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..datasets import BENCHMARKS
 from ..registry.schema import ModelEntry
 from ..train.export import toml_value
 
@@ -66,15 +67,18 @@ def model_card(entry: ModelEntry, repo_id: str, *, parameters: int, license: str
     from huggingface_hub import ModelCardData
 
     kind = family(entry.arch)
-    dataset = datasets[0] if datasets else entry.dataset
-    results = {"model_name": repo_id, "eval_results": eval_results(report, dataset)} if report else {}
-    data = ModelCardData(library_name="linvit", pipeline_tag=TASK, license=license, datasets=datasets or None,
+    trained_on = entry.meta.get("trained_on")
+    trained_on = trained_on if isinstance(trained_on, str) else entry.dataset
+    hub_ids = datasets or ([entry.dataset] if entry.dataset in BENCHMARKS else [])  # what the Hub may link to
+    results = {"model_name": repo_id, "eval_results": eval_results(report, datasets)} if report else {}
+    data = ModelCardData(library_name="linvit", pipeline_tag=TASK, license=license, datasets=hub_ids or None,
                          tags=["linvit", kind, entry.arch, TASK], **results)
     paper = PAPERS[kind]
+    made_with = entry.meta.get("data")
     body = [
         f"# {repo_id.split('/')[-1]}",
         "",
-        f"A video classifier for the {entry.num_classes} classes of {dataset}, trained with `linvit train`: "
+        f"A video classifier for the {entry.num_classes} classes of {trained_on}, trained with `linvit train`: "
         f"`{entry.arch}` ({parameters / 1e6:.2f} M parameters), {paper.what}, the architecture of *{paper.title}* "
         f"({paper.cite}, [arXiv {paper.arxiv}](https://arxiv.org/abs/{paper.arxiv})).",
         "",
@@ -102,9 +106,11 @@ def model_card(entry: ModelEntry, repo_id: str, *, parameters: int, license: str
         "",
         "## Results",
         "",
-        *(_results(report) if report else _no_report(entry)),
+        *(_results(report, repo_id) if report else _no_report(entry)),
         "",
         "## Training",
+        "",
+        f"Data: {trained_on}" + (f", made with `{made_with}`." if isinstance(made_with, str) else "."),
         "",
         f"Architecture config (builder keyword arguments): `{toml_value(dict(entry.config))}`.",
         *(["", "Command:", "", "```sh", str(entry.meta["command"]), "```"] if entry.meta.get("command") else []),
@@ -124,15 +130,21 @@ def model_card(entry: ModelEntry, repo_id: str, *, parameters: int, license: str
     return f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(body) + "\n"
 
 
-def eval_results(report: dict[str, Any], dataset: str) -> list[Any]:
-    """Top-1 and top-5 (in %) of an eval report, with the protocol that produced them, as model-index entries."""
+def eval_results(report: dict[str, Any], datasets: list[str]) -> list[Any]:
+    """Top-1 and top-5 (in %) of an eval report, with the protocol that produced them, as model-index entries.
+
+    The data is the one evaluated, as it names itself (`--dataset-id`, else its own name and description).
+    """
     from huggingface_hub import EvalResult
 
+    evaluated = report["dataset"]
+    dataset = datasets[0] if datasets else evaluated.get("name") or "custom"
+    name = evaluated.get("description") or dataset
     protocol, metrics = report["protocol"], report["metrics"]
     views = "x".join(map(str, protocol["views"]))
     args = {"frames": protocol["frames"], "sampling": protocol["sampling"], "views": views,
             "short_side": protocol["short_side"], "crop": protocol["crop"], "combine": protocol["combine"]}
-    return [EvalResult(task_type=TASK, task_name="Video Classification", dataset_type=dataset, dataset_name=dataset,
+    return [EvalResult(task_type=TASK, task_name="Video Classification", dataset_type=dataset, dataset_name=name,
                        dataset_split="validation", metric_type=f"top-{k} accuracy", metric_name=f"top-{k} accuracy",
                        metric_value=round(100 * metrics[f"top{k}"], 2), metric_config=f"{views} views",
                        metric_args=args)
@@ -148,7 +160,7 @@ def _protocol_table(entry: ModelEntry) -> list[str]:
             f"{list(p.std)} | {p.combine} |"]
 
 
-def _results(report: dict[str, Any]) -> list[str]:
+def _results(report: dict[str, Any], repo_id: str) -> list[str]:
     data, metrics, protocol = report["dataset"], report["metrics"], report["protocol"]
     views = "x".join(map(str, protocol["views"]))
     override = protocol["overrides"].get("views")
@@ -159,11 +171,23 @@ def _results(report: dict[str, Any]) -> list[str]:
             "",
             f"Measured with `linvit eval` on {data['evaluated']} videos of the {data['listed']} that "
             f"`{data['annotations'].rsplit('/', 1)[-1]}` lists ({data['missing']} missing, {data['unreadable']} "
-            "unreadable), under the test protocol above. Command:",
+            f"unreadable) of {data.get('description') or 'a dataset in ' + data['kind'] + ' layout'}, under the test "
+            "protocol above. To measure it again (DATA: the dataset's folder"
+            + (f", made with `{data['made_with']}`" if data.get("made_with") else "") + "):",
             "",
             "```sh",
-            report["command"] or "linvit eval ...",
+            _eval_command(report, repo_id),
             "```"]
+
+
+def _eval_command(report: dict[str, Any], repo_id: str) -> str:
+    """The `linvit eval` of this model from the Hub on the same kind of data, its paths as placeholders."""
+    kind = report["dataset"]["kind"]
+    option = {"kinetics": "k400" if report["model"]["num_classes"] == 400 else "k600"}.get(kind, kind)
+    words = ["linvit", "eval", "--dataset", option, "--root", "DATA"]
+    words += ["--annotations", "ANNOTATIONS"] if kind != "ssv2" else []
+    words += ["--model", f"hf://{repo_id}", *report["protocol"]["overrides"].get("views", "").split()]
+    return " ".join(words)
 
 
 def _no_report(entry: ModelEntry) -> list[str]:

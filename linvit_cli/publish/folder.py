@@ -66,7 +66,7 @@ def repo_folder(run: Path, repo_id: str, *, report: Path | None, license: str | 
              LABELS_FILE: f"the {entry.num_classes} class names, one per line, in the order of the model's outputs",
              WEIGHTS_FILE: f"the weights (safetensors, sha256 `{sha}`)"}
     card = model_card(entry, repo_id, parameters=count_parameters(entry), license=license,
-                      datasets=datasets or [entry.dataset], report=evaluated, files=files)
+                      datasets=datasets, report=evaluated, files=files)
     return RepoFolder({CARD_FILE: card, **texts}, entry.weights.path, entry)
 
 

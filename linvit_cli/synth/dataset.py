@@ -23,6 +23,7 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
+from ..datasets import DATASET_INFO
 from ..errors import LinvitError, UsageError
 from .classes import MotionClass, select
 from .render import BACKGROUNDS, Background, compose, render
@@ -33,6 +34,7 @@ Codec = Literal["h264", "vp9"]
 SPLITS = {"train": 1, "validation": 2}
 MAX_PER_SPLIT = 10**6
 MIN_SIZE = 32  # distractors are a few pixels wide at this size
+SYNTH_NAME = "synth-motion"  # the dataset name models trained on these clips record (as lvit-demo's entry)
 MIN_FRAMES = 8  # both flashes of the ordering classes, with their fades, fit in this many frames
 
 # One encoder thread and bit-exact muxing make the files themselves reproducible, not only their pixels.
@@ -153,7 +155,8 @@ def generate(
     workers: int = 1,
     progress: Callable[[], None] | None = None,
 ) -> dict[str, list[dict[str, object]]]:
-    """Write `videos/{id}.mp4|webm`, the SSv2 annotation and label files and `labels.txt` under `out_dir`.
+    """Write `videos/{id}.mp4|webm`, the SSv2 annotation and label files, `labels.txt` and the dataset's description
+    (`linvit-dataset.json`: name, description, the command that makes it again) under `out_dir`.
 
     `splits` maps "train" and/or "validation" to a number of videos; `classes` picks class names (in label
     order; default all); `background` is "random" or "plain" (see `render`). `progress` is called once per
@@ -185,5 +188,12 @@ def generate(
     labels = {cls.label: str(i) for i, cls in enumerate(chosen)}
     (out_dir / "something-something-v2-labels.json").write_text(json.dumps(labels, indent=1) + "\n")
     (out_dir / "labels.txt").write_text("".join(f"{cls.label}\n" for cls in chosen))
+    command = ["linvit", "synth", "DATA", *(f"--{split} {count}" for split, count in splits.items()),
+               f"--seed {seed} --size {size} --frames {frames} --fps {fps} --codec {codec} --background {background}",
+               *([f"--classes {','.join(cls.name for cls in chosen)}"] if classes is not None else [])]
+    info = {"name": SYNTH_NAME, "description": f"linvit's synthetic motion benchmark ({len(chosen)} classes of shapes "
+                                               f"moving, turning, appearing or flashing; {background} backgrounds)",
+            "made_with": " ".join(command)}
+    (out_dir / DATASET_INFO).write_text(json.dumps(info, indent=1) + "\n")
     return annotations
 

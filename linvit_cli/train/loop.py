@@ -25,7 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 from torchvision import tv_tensors
 
-from ..datasets import Dataset
+from ..datasets import Dataset, DatasetInfo
 from ..distributed import DistContext, distributed
 from ..errors import LinvitError, UsageError
 from ..integrity import sha256_of
@@ -67,7 +67,7 @@ class TrainJob:
     recipe: Recipe
     out: Path
     name: str  # registry name of the trained model
-    dataset_name: str
+    data: DatasetInfo  # what the model records it was trained on
     val: Dataset | None = None
     init_weights: Path | None = None
     workers: int = 4
@@ -77,7 +77,8 @@ class TrainJob:
     skip_bad: bool = False
     log_every: int = 0  # optimiser steps between step records in the log; 0: epoch records only
     stop_after: int | None = None  # end this process after that many epochs (the run resumes from its checkpoint)
-    command: str = ""
+    command: str = ""  # as given, for the log
+    public_command: str = ""  # with paths as placeholders, for the weights' entry (published by `linvit push`)
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -341,11 +342,13 @@ class _Run:
         if self.ctx.main:
             if len(set(digests)) != 1:
                 raise LinvitError(f"processes ended with different weights ({digests}); a bug, please report it")
-            meta = {**job.meta, "notes": f"trained with linvit train on {job.train.root}", "command": job.command,
-                    "recipe": json.dumps(asdict(job.recipe), sort_keys=True)}
+            data = job.data  # said without the local path: the entry is what `linvit push` publishes
+            meta = {**job.meta, "notes": f"trained with linvit train on {data.description}",
+                    "trained_on": data.description, **({"data": data.made_with} if data.made_with else {}),
+                    "command": job.public_command, "recipe": json.dumps(asdict(job.recipe), sort_keys=True)}
             if top1 is not None:
                 meta["top1"] = round(100 * top1, 2)
-            registry = export(job.out, name=job.name, arch=job.arch, dataset=job.dataset_name, config=job.config,
+            registry = export(job.out, name=job.name, arch=job.arch, dataset=job.data.name, config=job.config,
                               labels=job.labels, protocol=job.protocol, state_dict=state, meta=meta)
             self.log({"event": "end", "epochs": job.recipe.epochs, "loss": loss, "val_top1": top1,
                       "rank_digests": digests, "weights_sha256": sha256_of(job.out / "model.safetensors")})
