@@ -119,6 +119,7 @@ class Classifier:
                          "combine": protocol.combine},
             "top_k": self.ranking(probabilities),
             "warnings": list(loaded.warnings),
+            "complete": loaded.complete,  # False: cut short, classified from the part that decodes
             "seconds": round(time.perf_counter() - start, 3),
         }
 

@@ -21,15 +21,12 @@ import torch
 from .classifier import Classifier, video_record
 from .errors import at_least, positive_seconds
 from .inference import combine_views, intra_op_threads, predict_views
+from .output.page import THUMBNAIL_WIDTH
 from .output.tables import clock
-from .video.decode import Video, check_losses, lost_warning
-from .video.transforms import to_image
+from .video.decode import Video, check_losses, cut_short, lost_warning
 from .video.views import clip_views
 from .video.windows import WindowFrames, Windows, layout
 
-# The file states a length this much longer than what decodes: it was cut short (container durations of
-# whole files agree with their streams to a frame or two).
-TRUNCATED_S = 1.0
 PREFETCH_FRAMES = 8  # decoded frames queued ahead of the windows (at 720p, 1.4 MB each)
 # Views of at most this many values (lvit-demo: 3 x 8 x 32 x 32) run on one CPU thread: their operators are too
 # short to share out, and the other cores decode ahead meanwhile (lvit-demo's timeline: 15% faster on 2 cores;
@@ -42,7 +39,7 @@ class WindowResult:
     """One classified window: its record, and when asked for, the picture of its middle frame."""
 
     record: dict[str, Any]
-    thumbnail: np.ndarray | None  # uint8 (H, W, 3) at the model's resolution, before cropping
+    thumbnail: np.ndarray | None  # uint8 (H, W, 3): the window's middle sampled frame, at most THUMBNAIL_WIDTH wide
     warnings: list[str]  # the window's own (the record's also carry, on the last window, the end's)
 
 
@@ -87,7 +84,8 @@ class Timeline:
         self.video.close()
 
     def __iter__(self) -> Iterator[WindowResult]:
-        windows = Windows(self.video, self.protocol, self.layout)
+        pictures = THUMBNAIL_WIDTH if self.thumbnails else 0  # a page's thumbnails, from the frames as decoded
+        windows = Windows(self.video, self.protocol, self.layout, picture_width=pictures)
         batch: list[WindowFrames] = []
         for frames in windows:
             if len(batch) * self.crops >= self.classifier.view_batch:
@@ -103,12 +101,12 @@ class Timeline:
         """Warnings about the end of the video: a tail left out, a file cut short, frames lost in all."""
         info, ending = self.video.info, list(windows.warnings)
         stopped = (windows.end or 0.0) + 1 / info.fps
-        if info.duration and stopped < info.duration - TRUNCATED_S:
+        if cut_short(stopped, info.duration):
             self.truncated_at = stopped
             ending.append(f"decoding stopped at {clock(stopped)} ({stopped:.2f} s), before the {info.duration:.2f} s "
                           "the file states: the file is cut short")
-        ending += [f"in all: {w}" for w in lost_warning(windows.lost)]
-        self.warnings += ending
+        # the windows that lost frames say so on their records; the total is the whole video's, not the last window's
+        self.warnings += [*ending, *(f"in all: {w}" for w in lost_warning(windows.lost))]
         return ending
 
     def _classify(self, batch: list[WindowFrames], ending: list[str]) -> Iterator[WindowResult]:
@@ -125,9 +123,7 @@ class Timeline:
                       "start": round(window.start, 3), "end": round(window.end, 3),
                       "top_k": classifier.ranking(probabilities),
                       "warnings": [*window.warnings, *(ending if last else [])]}
-            middle = window.frames[len(window.frames) // 2]
-            thumbnail = to_image(middle, self.protocol.mean, self.protocol.std) if self.thumbnails else None
-            yield WindowResult(record, thumbnail, window.warnings)
+            yield WindowResult(record, window.picture, window.warnings)
 
     def settings(self) -> dict[str, Any]:
         """The `timeline` entry of the document: how the windows were laid out and sampled."""

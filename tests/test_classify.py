@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 import json
 import platform
+import re
 from pathlib import Path
 
 import pytest
 import torch
-from videos import make_audio_only, make_video, truncate
+from videos import faststart, make_audio_only, make_video, truncate
 
 from linvit_cli import classify
 from linvit_cli.classifier import Classifier
@@ -140,12 +141,29 @@ def test_odd_but_valid_videos_are_classified_with_warnings_where_due(run_cli, ti
     paths = [clips["one_frame"], clips["tiny"], clips["mkv"], clips["portrait"], clips["ten_bit"], cut_webm]
     result = run_cli("classify", *paths, "--model", "tiny-segment", "--registry", tiny_registry, "--json")
     doc = _json(result)
-    assert result.code == 0, result.err
+    assert result.code == 1, result.err  # every file classified, but one was cut short
+    assert doc["summary"] == {"videos": 6, "ok": 6, "failed": 0, "cut_short": 1}
     records = {Path(r["file"]).name: r for r in doc["results"]}
     assert records["single.mp4"]["warnings"]  # one frame for 8 sampled: repeated, and said
     assert records["portrait.mp4"]["video"]["width"] == 48 and records["portrait.mp4"]["video"]["height"] == 64
     assert records["c.mkv"]["video"]["width"] == 321
     assert any("frames" in w for w in records["cut.webm"]["warnings"])  # says how much was really there
+    assert [name for name, record in records.items() if not record["complete"]] == ["cut.webm"]
+
+
+def test_a_file_cut_short_is_classified_from_what_decodes_with_a_warning_and_exit_1(run_cli, tiny_registry,
+                                                                                    tmp_path):
+    whole = faststart(make_video(tmp_path / "ten.mp4", frames=240, fps=24, gop=24), tmp_path / "whole.mp4")
+    cut = truncate(whole, tmp_path / "cut.mp4", keep=0.5)  # its index, at the front, still lists all 240 frames
+    result = run_cli("classify", cut, "--model", "tiny-segment", "--registry", tiny_registry, "--jsonl")
+    assert result.code == 1
+    (record,) = [json.loads(line) for line in result.out.splitlines()]
+    assert record["ok"] and not record["complete"] and record["top_k"]
+    (warning,) = [line for line in result.err.splitlines() if "cut short" in line]
+    assert warning.startswith("Warning: ") and "before the 10.00 s (240 frames) the file states" in warning
+    assert re.search(r"decoding stopped at [3-6]\.\d\d s", warning), warning
+    whole_run = run_cli("classify", whole, "--model", "tiny-segment", "--registry", tiny_registry, "--jsonl")
+    assert whole_run.code == 0 and json.loads(whole_run.out)["complete"] and whole_run.err == ""
 
 
 def test_video_shorter_than_the_dense_window_repeats_frames_and_says_so(run_cli, tiny_registry, clips):

@@ -276,6 +276,19 @@ def test_torchrun_two_processes_give_the_one_process_report(run_cli, registry, s
         (r["file"], r.get("top_k", [{}])[0].get("index")) for r in expected_lines]
 
 
+def test_default_workers_are_no_more_than_the_cpus_at_hand(run_cli, registry, ssv2, tmp_path):
+    cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cpus)})  # a one-CPU machine, as a container may be
+    try:
+        result = run_cli("eval", "--dataset", "ssv2", "--root", ssv2, "--model", "tiny", "--registry", registry,
+                         "--out", tmp_path / "out", "--device", "cpu", "--limit", "2")
+    finally:
+        os.sched_setaffinity(0, cpus)
+    assert result.code == 0, result.err
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["timing"]["workers"] == 1
+    assert "suggested max" not in result.err
+
+
 def test_nothing_readable_exits_1(run_cli, registry, ssv2, tmp_path):
     listing = tmp_path / "bad.txt"
     listing.write_text(f"videos/{CORRUPT}.mp4 0\n")

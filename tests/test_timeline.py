@@ -6,9 +6,11 @@ is 2 s. Pipes and Ctrl-C run the real command in a subprocess, with a real MPEG-
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import http.server
+import io
 import json
 import os
 import re
@@ -23,7 +25,7 @@ import av
 import numpy as np
 import pytest
 import torch
-from videos import damage, join_synth_clips, make_video, truncate
+from videos import damage, join_synth_clips, make_video, read_frame_number, truncate
 
 from linvit_cli import timeline
 from linvit_cli.output.tables import clock
@@ -97,10 +99,16 @@ def test_json_document_and_terminal_view_show_merged_segments(run_cli, media):
     assert human.code == 0
     rows = human.out.splitlines()
     assert "six.mp4" in rows[0] and "windows of 1 s every 0.5 s" in rows[0]
-    assert len(rows) == 1 + len(segments)
-    for row, segment in zip(rows[1:], segments, strict=True):
+    assert len(rows) == 2 + len(segments) and rows[1].startswith("Note: lvit-demo is a toy model")
+    for row, segment in zip(rows[2:], segments, strict=True):
         assert segment["label"][:40] in row and f"{100 * segment['probability']:.1f}%" in row
     assert re.search(r"12 windows, \d+ segments: 00:00:06 of video", human.err)
+
+
+def test_one_window_one_segment_in_the_singular(run_cli, media):
+    result = run_cli("timeline", media["short"], *DEMO)
+    assert result.code == 0 and re.search(r"^1 window, 1 segment: 00:00:01\.2 of video", result.err, re.M), result.err
+    assert result.out.rstrip().endswith(" 1 window")
 
 
 def test_api_yields_the_records_of_jsonl(run_cli, media):
@@ -153,7 +161,11 @@ def test_a_damaged_packet_costs_a_frame_and_a_warning_on_its_window(run_cli, med
     assert [r["start"] for r in records] == [0.0, 2.0, 4.0, 6.0, 8.0]
     warned = [r["index"] for r in records if any(w.startswith("1 frame(s) lost") for w in r["warnings"])]
     assert warned == [2]
-    assert records[-1]["warnings"][-1].startswith("in all: 1 frame(s) lost")  # the end's warnings: on the last
+    # the total is the video's (the document's, and said at the end), not an undamaged last window's
+    assert not any(w.startswith("in all") for r in records for w in r["warnings"])
+    assert "Warning: " + str(media["damaged"]) + ": in all: 1 frame(s) lost" in result.err
+    document = json.loads(run_cli("timeline", media["damaged"], *DEMO, "--json").out)
+    assert [w for w in document["warnings"] if w.startswith("in all: 1 frame(s) lost")]
     assert "damaged packet" in result.err and "4.2" in result.err
     # classify reads the same file with one warning instead of rejecting it
     classified = run_cli("classify", media["damaged"], *DEMO, "--jsonl")
@@ -242,6 +254,32 @@ def test_ctrl_c_exits_130_leaving_whole_json_lines(media):
     records = lines((first + rest).decode())  # every line whole
     last = err.decode().strip().splitlines()[-1]
     assert last == f"Error: interrupted after {len(records)} windows, at {clock(records[-1]['end'])} of the video"
+
+
+def page_data(page: Path) -> dict:
+    """The data a `--html` page carries for its script."""
+    found = re.search(r'<script id="timeline-data" type="application/json">(.*?)</script>', page.read_text(), re.S)
+    return json.loads(found.group(1))
+
+
+def jpeg_picture(uri: str) -> np.ndarray:
+    """The RGB picture of a `data:image/jpeg;base64,...` URI, decoded by FFmpeg."""
+    with av.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])), format="jpeg_pipe") as container:
+        (frame,) = container.decode(video=0)
+    return frame.to_ndarray(format="rgb24")
+
+
+def test_page_thumbnails_are_the_frames_as_decoded_not_the_models_32_pixels(run_cli, tmp_path):
+    video = make_video(tmp_path / "wide.mp4", size=(320, 240), frames=150, gop=30)  # frame numbers burned in
+    page = tmp_path / "page.html"
+    result = run_cli("timeline", video, *DEMO, "--window", "1", "--html", page)
+    assert result.code == 0, result.err
+    segments = page_data(page)["segments"]
+    assert segments
+    for segment in segments:
+        picture = jpeg_picture(segment["thumbnail"])
+        assert picture.shape == (144, 192, 3)  # 192 px wide, as the video's frames are shaped (lvit-demo sees 32)
+        assert 30 * segment["start"] <= read_frame_number(picture) < 30 * segment["end"]
 
 
 def test_windows_aligned_with_joined_clips_get_their_class(run_cli, tmp_path):

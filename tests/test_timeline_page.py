@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from videos import join_synth_clips
+from videos import join_synth_clips, make_video, truncate
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -90,3 +91,21 @@ def test_page_opens_offline_and_shows_segments_legend_thumbnails_and_top_k(run_c
     assert f"Window 6 of {len(doc['windows'])}" in dom.text[0]
     assert [text for text in dom.text if text in {r["label"] for r in chosen["top_k"]}] == \
         [r["label"] for r in chosen["top_k"]]
+
+
+def test_a_cut_short_video_has_label_shares_of_the_time_its_segments_cover(run_cli, tmp_path: Path) -> None:
+    browser = chromium()
+    video = truncate(make_video(tmp_path / "eight.mkv", frames=240, gop=30), tmp_path / "cut.mkv", keep=0.5)
+    page = tmp_path / "cut.html"
+    result = run_cli("timeline", video, "--model", "lvit-demo", "--device", "cpu", "--window", "1", "--json",
+                     "--html", page)
+    assert result.code == 1, result.err  # cut short: the timeline so far, and the page of it
+    doc = json.loads(result.out)
+    assert doc["segments"][-1]["end"] < doc["video"]["duration"] / 2 + 1
+    done = subprocess.run([browser, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
+                          capture_output=True, timeout=120, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    dom = Dom(capture="legend-body")
+    dom.feed(done.stdout)
+    shares = [float(m) for text in dom.text for m in re.findall(r"· ([\d.]+)% ·", text)]
+    assert len(shares) == len({s["label"] for s in doc["segments"]}) and sum(shares) == pytest.approx(100, abs=0.3)

@@ -68,6 +68,15 @@ def test_short_run_lowers_loss_and_exports_a_usable_model(run_cli, synth_root: P
     assert model(torch.zeros(1, 3, 8, 32, 32)).shape == (1, 12)
     listed = run_cli("models", "--registry", out / "weights.toml", "--json")
     assert listed.code == 0 and "tiny-test" in listed.out
+    # every file of the run is readable by others alike (safetensors alone would write its file 0600)
+    assert {(out / name).stat().st_mode & 0o777 for name in ("model.safetensors", "labels.txt", "weights.toml",
+                                                             "log.jsonl")} == {0o666 & ~current_umask()}
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 RESUME_RECIPE = ["--epochs", "2", "--lr", "0.1", "--mixup", "0.4", "--label-smoothing", "0.1",

@@ -154,6 +154,19 @@ def _write_tone(container: av.container.OutputContainer, stream: av.audio.stream
     container.mux(stream.encode(None))
 
 
+def faststart(source: str | Path, target: str | Path) -> Path:
+    """A copy of an MP4 with its index (the 'moov' atom) moved before the frames, as web and phone videos have it:
+    cut short, such a file still opens, and its index states more frames than decode."""
+    with av.open(str(source)) as inside, av.open(str(target), "w", format="mp4",
+                                                 options={"movflags": "+faststart"}) as outside:
+        stream = outside.add_stream_from_template(inside.streams.video[0])
+        for packet in inside.demux(inside.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                outside.mux(packet)
+    return Path(target)
+
+
 def truncate(source: str | Path, target: str | Path, keep: float = 0.5) -> Path:
     """Copy the first `keep` fraction of a file's bytes, as an interrupted download leaves it."""
     data = Path(source).read_bytes()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..output import console
+from ..output.tables import count
 from ._options import (
     CacheDirOpt,
     DeviceOpt,
@@ -62,7 +63,8 @@ def classify_command(
     offline: OfflineOpt = False,
     cache_dir: CacheDirOpt = None,
 ) -> None:
-    """Classify videos and print the top labels of each (exit code 1 if any file could not be read)."""
+    """Classify videos and print the top labels of each (exit code 1 if any file could not be read, or was cut
+    short: then its labels are of the part that decodes)."""
     one_output(as_json, as_jsonl)
     chosen_views = parse_views(views, fast)
     reg, _ = resolve_model(model, registry, views=chosen_views, weights=weights, top_k=top_k, view_batch=view_batch,
@@ -86,14 +88,16 @@ def classify_command(
             _report(record, as_json=as_json, as_jsonl=as_jsonl)
             progress.file_done(Path(item.path).name)
     failed = sum(not r["ok"] for r in records)
+    cut = sum(r["ok"] and not r["complete"] for r in records)  # classified from what decodes, as timeline does
     if as_json:
         document = {"model": classifier.entry.name, "commit": classifier.commit, "results": records,
-                    "summary": {"videos": len(records), "ok": len(records) - failed, "failed": failed}}
+                    "summary": {"videos": len(records), "ok": len(records) - failed, "failed": failed,
+                                "cut_short": cut}}
         console.stdout.out(json.dumps(document, indent=2, ensure_ascii=False), highlight=False)
     elif len(records) > 1:
-        console.stderr.print(f"{len(records) - failed} of {len(records)} videos classified, {failed} failed",
-                             highlight=False)
-    raise typer.Exit(1 if failed else 0)
+        console.stderr.print(f"{len(records) - failed} of {count(len(records), 'video')} classified, {failed} "
+                             f"failed" + (f", {cut} of them cut short" if cut else ""), highlight=False)
+    raise typer.Exit(1 if failed or cut else 0)
 
 
 def build_classifier(model: str | None, **options: Any) -> Classifier:

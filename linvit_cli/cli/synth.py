@@ -46,6 +46,7 @@ def synth_command(
     approaching or receding, appearing or disappearing, rotation sense, order of two flashes)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    from ..output.tables import count
     from ..synth.dataset import generate
 
     check_output_folder(out_dir, "OUT_DIR")
@@ -61,7 +62,8 @@ def synth_command(
                                workers=workers, progress=lambda: bar.advance(task))
     labels = len((out_dir / "labels.txt").read_text().splitlines())
     console.stderr.print(
-        f"wrote {len(annotations['train'])} train + {len(annotations['validation'])} validation videos "
-        f"({labels} classes, {size}x{size}, {frames} frames at {fps} fps, {codec}, {background} background) "
+        f"wrote {len(annotations['train'])} train + {count(len(annotations['validation']), 'validation video')} "
+        f"({count(labels, 'class', 'classes')}, {size}x{size}, {frames} frames at {fps} fps, {codec}, {background} "
+        "background) "
         f"to {out_dir} "
         f"in {time.perf_counter() - started:.1f} s", markup=False, highlight=False)

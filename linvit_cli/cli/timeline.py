@@ -83,7 +83,7 @@ def timeline_command(
     reg, _ = resolve_model(model, registry, views=(1, crops), weights=weights, top_k=top_k, view_batch=view_batch,
                            offline=offline, cache_dir=cache_dir)
     from ..errors import VideoDecodeError  # torch from here on, once the options are known to be good
-    from ..output.tables import clock
+    from ..output.tables import clock, count
     from ..timeline import Timeline
     from .classify import build_classifier
 
@@ -106,7 +106,7 @@ def timeline_command(
         report.finish(error="interrupted (Ctrl-C)" if interrupted else error, html=html,
                       seconds=time.perf_counter() - started)
     if interrupted:  # what was printed stays whole (JSON lines are written with Ctrl-C held back)
-        console.error(f"interrupted after {report.count} windows, at {clock(report.end)} of the video")
+        console.error(f"interrupted after {count(report.count, 'window')}, at {clock(report.end)} of the video")
         raise typer.Exit(130)
     if error:
         console.error(error)
@@ -158,7 +158,7 @@ class _Report:
 
     def finish(self, *, error: str | None, html: Path | None, seconds: float) -> None:
         from ..output.page import write_page
-        from ..output.tables import clock
+        from ..output.tables import clock, count
         from ..timeline import document
 
         run = self.run
@@ -172,6 +172,7 @@ class _Report:
             write_page(html, doc, [s.thumbnail for s in self.closed])
         if self.human:
             rate = f" ({self.done / seconds:.1f}x real time)" if seconds > 0 and self.done > 0 else ""
-            console.stderr.print(f"{self.count} windows, {self.segment_count} segments: {clock(self.done)} of video "
+            console.stderr.print(f"{count(self.count, 'window')}, {count(self.segment_count, 'segment')}: "
+                                 f"{clock(self.done)} of video "
                                  f"in {seconds:.1f} s{rate}" + (f"; page written to {html}" if html else ""),
                                  highlight=False)

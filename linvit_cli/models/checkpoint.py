@@ -7,6 +7,7 @@ tensors and plain containers. Loads are strict: missing or unexpected keys are a
 
 from __future__ import annotations
 
+import os
 import pickle
 import zipfile
 from pathlib import Path
@@ -91,6 +92,13 @@ def load_state_dict_strict(model: nn.Module, state_dict: StateDict, source: str 
 
 
 def save_safetensors(state_dict: StateDict, path: str | Path, metadata: dict[str, str] | None = None) -> None:
-    """Write contiguous CPU copies of the tensors (safetensors refuses shared or strided storage)."""
+    """Write contiguous CPU copies of the tensors (safetensors refuses shared or strided storage).
+
+    safetensors creates its files readable by their owner only; the file gets the mode any other file written
+    here gets (0644 under the usual umask), as the labels and registry entry beside it.
+    """
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state_dict.items()}
     save_file(tensors, str(path), metadata=metadata)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)

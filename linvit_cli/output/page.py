@@ -19,7 +19,9 @@ from typing import Any
 import av
 import numpy as np
 
-THUMBNAIL_WIDTH = 192  # pixels at most; smaller pictures are kept as they are (the page scales them up)
+# Pixels at most: the page's cards are 168 px wide. Thumbnails are made from the frames as decoded (a model's
+# 32-pixel input would show as blocks); smaller videos' pictures are kept as they are.
+THUMBNAIL_WIDTH = 192
 
 
 def write_page(path: Path, document: dict[str, Any], thumbnails: list[np.ndarray | None]) -> None:

@@ -46,7 +46,7 @@ def predictions(record: dict[str, Any]) -> Table:
 def timeline_header(document: dict[str, Any]) -> Text:
     """file · duration · fps · size · model · windows: what a timeline is made of, before its segments."""
     video, settings = document["video"], document["timeline"]
-    crops = f"{settings['crops']} crop{'s' if settings['crops'] > 1 else ''}"
+    crops = count(settings["crops"], "crop")
     length = clock(video["duration"]) if video["duration"] else "length unknown"
     parts = [length, f"{video['fps']:g} fps", f"{video['width']}x{video['height']}", document["model"],
              f"windows of {settings['window']:g} s every {settings['stride']:g} s",
@@ -66,9 +66,13 @@ def segment_line(segment: dict[str, Any], label_width: int) -> Text:
     text.append(f"{segment['label'][:label_width]:<{label_width}}", style=f"bold {style}")
     text.append(f"  {p:6.1%}  ")
     text.append("█" * max(1, round(p * BAR_WIDTH / 2)), style=style)
-    windows = segment["windows"]
-    text.append(f"  {windows} window{'s' if windows > 1 else ''}", style="dim")
+    text.append(f"  {count(segment['windows'], 'window')}", style="dim")
     return text
+
+
+def count(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 window`, `2 windows`: a number and its noun, in the plural (`plural`, else noun + s) unless it is 1."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def clock(seconds: float) -> str:

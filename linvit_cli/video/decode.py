@@ -48,6 +48,7 @@ STREAMABLE = ("a pipe or a URL is read front to back, so it needs a format that 
               "fragmented or faststart MP4): an ordinary MP4 or MOV keeps its index (the 'moov' atom) at its end, out "
               "of reach; remux it with `ffmpeg -i in.mp4 -c copy -movflags +faststart out.mp4` (or `-f mpegts` for "
               "MPEG-TS), or give the file itself")
+TRUNCATED_S = 1.0  # what decodes ends this much before the stated length: the file was cut short (`cut_short`)
 NETWORK_TIMEOUT_S = (30.0, 60.0)  # (opening, each read) for URLs, so that a dead server is an error, not a hang
 
 
@@ -388,6 +389,12 @@ def check_losses(path: str | Path, lost: int, packets: int) -> None:
     if lost > MAX_LOST_SHARE * packets:
         raise VideoDecodeError(f"'{path}': the decoder rejected {lost} of the {packets} packets read as damaged "
                                f"(more than {MAX_LOST_SHARE:.0%}): too little of the video decodes")
+
+
+def cut_short(stopped: float, duration: float) -> bool:
+    """Whether decoding stopped (at `stopped` s) well before the length the file states: the file was cut short.
+    Container durations of whole files agree with their streams to a frame or two, never `TRUNCATED_S`."""
+    return duration > 0 and stopped < duration - TRUNCATED_S
 
 
 def lost_warning(lost: Sequence[float]) -> list[str]:

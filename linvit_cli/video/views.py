@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from ..errors import VideoDecodeError
+from ..output.tables import count
 from ..registry.schema import Protocol
-from .decode import DecodedFrames, Video, VideoInfo, check_losses, lost_warning
+from .decode import DecodedFrames, Video, VideoInfo, check_losses, cut_short, lost_warning
 from .rows import FrameRows
 from .sampling import sample_clips
 from .transforms import normalize, recipe_for, resize_frame, rows_read, spatial_crops
@@ -29,6 +30,7 @@ class LoadedViews(NamedTuple):
     info: VideoInfo
     warnings: list[str]  # short video (frames repeated), stream ended early: one line each
     times: tuple[tuple[float, ...], ...]  # per clip, the time of each frame used (s from the first frame)
+    complete: bool = True  # False: the file is cut short (decoding stopped well before its stated length)
 
 
 def load_views(path: str | Path, protocol: Protocol, views: tuple[int, int] | None = None, *,
@@ -57,8 +59,9 @@ def load_views(path: str | Path, protocol: Protocol, views: tuple[int, int] | No
     for c, clip_times in enumerate(sampled.times):
         out[c * crops : (c + 1) * crops] = clip_views([frame_at[t] for t in clip_times], protocol, crops)
     times = tuple(tuple(time_at[t] for t in clip) for clip in sampled.times)
-    warnings = [*sampled.warnings, *_truncation_warning(decoded, info), *lost_warning(decoded.lost)]
-    return LoadedViews(out, info, warnings, times)
+    ending, complete = _ending(decoded, info)
+    warnings = [*sampled.warnings, *ending, *lost_warning(decoded.lost)]
+    return LoadedViews(out, info, warnings, times, complete)
 
 
 def rows_used(info: VideoInfo, protocol: Protocol) -> np.ndarray | None:
@@ -78,9 +81,17 @@ def clip_views(frames: Sequence[torch.Tensor], protocol: Protocol, crops: int) -
     return torch.stack(spatial_crops(clip, protocol.crop, crops, recipe_for(protocol)))
 
 
-def _truncation_warning(decoded: DecodedFrames[torch.Tensor], info: VideoInfo) -> list[str]:
+def _ending(decoded: DecodedFrames[torch.Tensor], info: VideoInfo) -> tuple[list[str], bool]:
+    """A warning where sampled frames lay past the end of what decodes, and whether the file is whole: a stream
+    ending well before the length the file states is a file cut short (as `linvit timeline` judges it)."""
     if not decoded.past_end or decoded.stream_end is None:
-        return []
-    return [f"the stream ends at {decoded.stream_end:.2f} s (about {decoded.frames_found(info.fps)} frames) "
-            f"although the file states {info.duration:.2f} s ({info.num_frames} frames): "
-            f"{decoded.past_end} sampled frames past the end repeat the last one (truncated file?)"]
+        return [], True
+    stopped = decoded.stream_end + 1 / info.fps
+    repeat = "repeats" if decoded.past_end == 1 else "repeat"
+    repeated = f"{count(decoded.past_end, 'sampled frame')} past the end {repeat} the last one"
+    if cut_short(stopped, info.duration):
+        return [f"decoding stopped at {stopped:.2f} s (about {decoded.frames_found(info.fps)} frames), before the "
+                f"{info.duration:.2f} s ({info.num_frames} frames) the file states: the file is cut short; "
+                f"{repeated}"], False
+    return [f"the stream ends at {decoded.stream_end:.2f} s (about {decoded.frames_found(info.fps)} frames), a "
+            f"little before the {info.duration:.2f} s ({info.num_frames} frames) the file states: {repeated}"], True

@@ -17,11 +17,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 
+import av
+import numpy as np
 import torch
 
 from ..errors import positive_seconds
 from ..registry.schema import Protocol
 from .decode import Video, lost_warning
+from .rows import FrameRows
 from .sampling import sample_clips
 from .views import frame_pixels, rows_used
 
@@ -93,6 +96,7 @@ class WindowFrames:
     frames: list[torch.Tensor]  # `protocol.frames` frames (3, h, w), resized and normalised, not cropped
     times: tuple[float, ...]  # the time of each frame used
     warnings: list[str]
+    picture: np.ndarray | None = None  # with `picture_width`: the middle frame as decoded, that wide at most
 
 
 class Windows:
@@ -106,13 +110,14 @@ class Windows:
     (repeated) and the window ends with the video; a video shorter than its first window still gets it.
     """
 
-    def __init__(self, video: Video, protocol: Protocol, plan: Layout) -> None:
-        self.video, self.protocol, self.plan = video, protocol, plan
+    def __init__(self, video: Video, protocol: Protocol, plan: Layout, picture_width: int = 0) -> None:
+        self.video, self.protocol, self.plan, self.picture_width = video, protocol, plan, picture_width
         self.end: float | None = None
         self.lost: list[float] = []
         self.packets, self.decoded = 0, 1  # the first frame was decoded on opening
         self.warnings: list[str] = []
-        self._frames: dict[float, tuple[torch.Tensor, float]] = {}  # sample time -> (frame, its own time)
+        # sample time -> (frame, its own time, its picture where `picture_width` asks for them)
+        self._frames: dict[float, tuple[torch.Tensor, float, np.ndarray | None]] = {}
         self._read_until = -math.inf
         self._past_end = math.inf  # the first sample time that lies past the end of the video
         self._covered = 0.0  # the end of the last window handed out
@@ -144,8 +149,11 @@ class Windows:
             wanted.update(t for t in samples if self._read_until < t <= times[-1])
         new = sorted(wanted)
         if new:
-            decoded = self.video.read(new, convert=partial(frame_pixels, protocol=self.protocol), rows=self._rows)
-            self._frames.update(zip(new, zip(decoded.frames, decoded.times, strict=True), strict=True))
+            convert = partial(_pixels_and_picture, protocol=self.protocol, width=self.picture_width)
+            # a picture needs the whole frame; without one, only the rows the model's resize reads are converted
+            decoded = self.video.read(new, convert=convert, rows=None if self.picture_width else self._rows)
+            self._frames.update({t: (pixels, time, picture) for t, (pixels, picture), time
+                                 in zip(new, decoded.frames, decoded.times, strict=True)})
             self._read_until = new[-1]
             self.packets += decoded.packets
             self.decoded += decoded.decoded
@@ -173,9 +181,22 @@ class Windows:
                             f"{len(times)} sampled frames before the end are repeated to fill the clip")
             picks = [picks[i * len(picks) // len(times)] for i in range(len(times))]
         warnings += lost_warning([t for t in self.lost if start <= t < end])
-        frames, found = zip(*(self._frames[t] for t in picks), strict=True)
+        frames, found, pictures = zip(*(self._frames[t] for t in picks), strict=True)
         keep_from = plan.times(index + 1)[0]  # the next window is read already: keep only its samples
         for t in [t for t in self._frames if t < keep_from]:
             del self._frames[t]
         self._covered = end
-        return WindowFrames(index, start, end, list(frames), tuple(found), warnings)
+        return WindowFrames(index, start, end, list(frames), tuple(found), warnings, pictures[len(pictures) // 2])
+
+
+def _pixels_and_picture(image: np.ndarray | FrameRows, protocol: Protocol, width: int,
+                        ) -> tuple[torch.Tensor, np.ndarray | None]:
+    """A decoded frame for the model (`frame_pixels`) and, where `width` > 0, as a picture at most that wide."""
+    picture = None
+    if width and isinstance(image, np.ndarray):
+        height, full = image.shape[:2]
+        scale = min(1.0, width / full)
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        picture = frame.reformat(width=max(2, round(full * scale)), height=max(2, round(height * scale)),
+                                 interpolation="AREA").to_ndarray()
+    return frame_pixels(image, protocol), picture
