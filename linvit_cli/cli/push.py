@@ -35,7 +35,8 @@ def push_command(
     license: Annotated[str | None, typer.Option("--license", help="The weights' license, a Hub license id "
                                                 "(default: the entry's meta.license, else unknown).")] = None,
     dataset_ids: Annotated[list[str] | None, typer.Option("--dataset-id", help="Hub dataset id(s) for the card "
-                                                          "(repeatable; default: the entry's dataset).")] = None,
+                                                          "(repeatable; default: the entry's dataset if it is ssv2, "
+                                                          "kinetics400 or kinetics600, else none).")] = None,
     message: Annotated[str | None, typer.Option("--message", help="Commit message.")] = None,
     dry_run: Annotated[Path | None, typer.Option("--dry-run", metavar="DIR", help="Write the files into DIR "
                                                  "instead of uploading them.")] = None,
