@@ -78,9 +78,9 @@ def test_json_document_schema(run_cli, tiny_registry, clips):
     assert result.code == 0, result.err
     doc = _json(result)
     assert doc["model"] == "tiny-segment"
-    assert doc["summary"] == {"videos": 2, "ok": 2, "failed": 0}
+    assert doc["summary"] == {"videos": 2, "ok": 2, "failed": 0, "cut_short": 0}
     for record in doc["results"]:
-        assert record["ok"] and record["error"] is None
+        assert record["ok"] and record["error"] is None and record["complete"] and record["caution"] is None
         assert record["sampling"] == {"kind": "segment", "frames": 8, "views": [1, 3], "combine": "logit_sum"}
         assert set(record["video"]) == {"duration", "fps", "width", "height", "frames", "codec", "rotation"}
         probs = [row["probability"] for row in record["top_k"]]
@@ -132,7 +132,7 @@ def test_each_bad_input_is_one_line_naming_the_file_and_the_batch_goes_on(run_cl
                     tiny_registry, "--json")
     doc = _json(batch)
     assert batch.code == 1
-    assert doc["summary"] == {"videos": 1 + len(bad), "ok": 1, "failed": len(bad)}
+    assert doc["summary"] == {"videos": 1 + len(bad), "ok": 1, "failed": len(bad), "cut_short": 0}
 
 
 def test_odd_but_valid_videos_are_classified_with_warnings_where_due(run_cli, tiny_registry, clips, tmp_path):

@@ -72,6 +72,7 @@ def test_usage_errors_of_option_values_come_before_torch_is_imported(clip, tmp_p
           str(UNWRITABLE / "run")], "--out .*cannot be written"),
         (["convert", str(tmp_path / "none.pyth"), str(tmp_path / "x.safetensors"), *DEMO], "SRC .*: no such file"),
         (["push", str(tmp_path), "me/model", "--dry-run", str(video)], "--dry-run .*is a file, not a folder"),
+        (["models", "--hub", "--limit", "0"], "--limit 0: must be at least 1"),
     ]
     done = subprocess.run([sys.executable, "-c", _CHILD, json.dumps([args for args, _ in cases])],
                           capture_output=True, text=True, timeout=120, env=os.environ.copy())

@@ -305,7 +305,8 @@ def test_push_refusals_before_any_upload(trained, tmp_path, run_cli, monkeypatch
         ((trained / "run", REPO), 2, "linvit push needs a Hub token with write access: set HF_TOKEN"),
         ((trained / "run", "not a repo"), 2, "'not a repo' is not a Hub repository id"),
         ((tmp_path, REPO), 2, "has no weights.toml: give the --out folder of a finished `linvit train`"),
-        ((trained / "run", REPO, "--report", tmp_path / "absent.json"), 2, "cannot be read as JSON"),
+        ((trained / "run", REPO, "--report", tmp_path / "absent.json"), 2, "absent.json: no such file"),
+        ((trained / "run", REPO, "--report", trained / "run" / "labels.txt"), 2, "cannot be read as JSON"),
     ):
         done = run_cli("push", *args)
         assert done.code == code, done.err

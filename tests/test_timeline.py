@@ -28,7 +28,7 @@ import torch
 from videos import damage, join_synth_clips, make_video, read_frame_number, truncate
 
 from linvit_cli import timeline
-from linvit_cli.output.tables import clock
+from linvit_cli.output.tables import clock, count
 
 DEMO = ("--model", "lvit-demo", "--device", "cpu")
 KEYS = {"file", "model", "commit", "caution", "index", "start", "end", "top_k", "warnings"}
@@ -253,7 +253,8 @@ def test_ctrl_c_exits_130_leaving_whole_json_lines(media):
     assert process.returncode == 130
     records = lines((first + rest).decode())  # every line whole
     last = err.decode().strip().splitlines()[-1]
-    assert last == f"Error: interrupted after {len(records)} windows, at {clock(records[-1]['end'])} of the video"
+    done = f"{count(len(records), 'window')}, at {clock(records[-1]['end'])}"
+    assert last == f"Error: interrupted after {done} of the video"
 
 
 def page_data(page: Path) -> dict:

@@ -75,11 +75,11 @@ def models_command(
 
 
 def _hub_models(limit: int, as_json: bool) -> None:
-    from ..errors import UsageError
+    from ..errors import at_least
+
+    at_least("limit", limit, 1)
     from ..hub_repo import list_hub_models
 
-    if limit < 1:
-        raise UsageError(f"--limit {limit} must be at least 1")
     rows = list_hub_models(limit)
     if as_json:
         console.stdout.print_json(json.dumps({"models": rows}))
