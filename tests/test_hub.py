@@ -371,7 +371,7 @@ def test_models_shows_which_weights_are_cached(tmp_path, hub, hub_env, hf_home, 
     assert rows["lvit-k400"] == ("unpublished", None)
 
 
-# --- the packaged registry's VideoMamba entries (WEIGHTS.md 2.2-2.5) --------------------------------------
+# --- the packaged registry's VideoMamba entries (docs/weights.md#videomamba) -------------------------------
 
 _NAME = re.compile(r"videomamba-(?P<size>[tsm])16-(?P<data>k400|ssv2)-(?P<mask>mask-)?f(?P<frames>\d+)")
 _ARCH = {"t": "videomamba_tiny", "s": "videomamba_small", "m": "videomamba_middle"}

@@ -25,8 +25,8 @@ def protocol(sampling: str, views: tuple[int, int] = (4, 3), **extra: object) ->
     return Protocol(**{**fields, **extra})
 
 
-# --- Reference formulas, transcribed from the authors' test code as quoted in LVIT_SPEC.md section C and
-# WEIGHTS.md section 7 (numpy/torch exactly as they call them), to compare over many lengths.
+# --- Reference formulas, transcribed from the authors' test code as docs/evaluation.md states them (numpy/torch
+# exactly as they call them), to compare over many lengths.
 
 def ref_dense(length: int, clip: int, clips: int) -> list[int]:
     delta = max(length - 256, 0)

@@ -371,7 +371,7 @@ def test_without_numba_the_plain_path_runs_and_the_cli_says_so_once(tmp_path):
 
 
 def authors_keys(channels: int, depth: int, frames: int = 16, classes: int = 400, cells: int = 196):
-    """Key -> shape of a published classification checkpoint, as listed in WEIGHTS.md section 2.7."""
+    """Key -> shape of a published classification checkpoint, as docs/videomamba.md#checkpoint-keys lists it."""
     inner, rank = 2 * channels, math.ceil(channels / 16)
     shapes = {"cls_token": (1, 1, channels), "pos_embed": (1, 1 + cells, channels),
               "temporal_pos_embedding": (1, frames, channels), "norm_f.weight": (channels,),

@@ -1,4 +1,4 @@
-"""The paper's training recipe (LVIT_SPEC.md section C) as data, and the optimiser, schedule and mixup it implies.
+"""The paper's training recipe (docs/training.md) as data, and the optimiser, schedule and mixup it implies.
 
 SGD with Nesterov momentum 0.9; the learning rate rises linearly from `warmup_start_lr` to `lr` over the
 warm-up epochs, then follows a cosine to zero at the last step (torch's LinearLR then CosineAnnealingLR, per
@@ -93,7 +93,7 @@ class Recipe:
 OPTIMIZERS = ("sgd", "adamw")
 
 
-# The authors' configs (LVIT_SPEC.md section C). Jitter [256, 320] is for 224-pixel crops; `for_crop` scales it.
+# The authors' configs (docs/training.md). Jitter [256, 320] is for 224-pixel crops; `for_crop` scales it.
 KINETICS = Recipe(epochs=40, batch_size=32, lr=0.035, warmup_epochs=5, warmup_start_lr=0.01, weight_decay=1e-5,
                   label_smoothing=0.3, mixup=0.4, flip=True, short_side_jitter=(256, 320))
 SSV2 = Recipe(epochs=35, batch_size=32, lr=0.03, warmup_epochs=5, warmup_start_lr=0.003, weight_decay=1e-4,

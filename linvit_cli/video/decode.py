@@ -32,7 +32,7 @@ from .rows import FrameRows, RowConverter
 T = TypeVar("T")
 
 # Without a demuxer index, jump only across gaps longer than this: each seek restarts decoding at a
-# keyframe, which for short clips costs more than decoding straight on (FIELD_NOTES.md section 7.2).
+# keyframe, which for short clips costs more than decoding straight on (docs/pyav.md#decoding).
 SEEK_GAP_S = 2.0
 # With an index, seek when that skips at least this much decoding: below it, flushing the frame-threaded
 # decoder and decoding the keyframe cost about as much as decoding on (sweep in benchmarks/bench_decode.py,

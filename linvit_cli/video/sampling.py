@@ -34,9 +34,10 @@ class Clips:
 def dense_indices(length: int, frames: int, stride: int, clip: int, clips: int) -> list[int]:
     """LViT (SlowFast) Kinetics test clips: `frames` frames `stride` apart, clips spread over the video.
 
-    `get_start_end_idx` + `temporal_sampling` (LVIT_SPEC.md section C): with span = frames * stride and
-    delta = max(length - span, 0), clip c of C starts at delta * c / C and ends span - 1 frames later;
-    indices are torch.linspace(start, end, frames) clamped to [0, length - 1] and truncated (`.long()`).
+    `get_start_end_idx` + `temporal_sampling` (docs/evaluation.md#dense-sampling-lvit-kinetics): with span =
+    frames * stride and delta = max(length - span, 0), clip c of C starts at delta * c / C and ends span - 1
+    frames later; indices are torch.linspace(start, end, frames) clamped to [0, length - 1] and truncated
+    (`.long()`).
     One clip is centred (start delta / 2); the authors' formula would put it at the start of the video.
     """
     span = frames * stride
@@ -49,7 +50,7 @@ def dense_indices(length: int, frames: int, stride: int, clip: int, clips: int) 
 def segment_indices(length: int, frames: int, clip: int) -> list[int]:
     """LViT Something-Something v2 test clips: one frame per TSN segment.
 
-    `get_seq_frames` (LVIT_SPEC.md section C): seg = (length - 1) / frames, segment i spans
+    `get_seq_frames` (docs/evaluation.md#segment-sampling-lvit-ssv2): seg = (length - 1) / frames, segment i spans
     s = round(seg * i) to e = round(seg * (i + 1)) with banker's rounding; clip 0 takes (s + e) // 2,
     clip 1 takes s, clip 2 takes e (the protocol uses clips 0 and 1). Clip 0 is the centre clip.
     """
@@ -67,9 +68,9 @@ def segment_indices(length: int, frames: int, clip: int) -> list[int]:
 def tsn_indices(length: int, frames: int, clip: int, clips: int) -> list[int]:
     """VideoMamba (VideoMAE) Something-Something v2 test clips: `length / frames` ticks.
 
-    `SSVideoClsDataset.loadvideo_decord` in test mode (WEIGHTS.md section 7): tick = length / frames;
-    it samples int(tick * x) and int(tick / 2 + tick * x), sorts both lists together and gives view 0
-    every other entry from the first, so view 0 takes tick starts and view 1 tick centres. Clip c of C
+    `SSVideoClsDataset.loadvideo_decord` in test mode (docs/evaluation.md#tsn-sampling-videomamba-ssv2): tick =
+    length / frames; it samples int(tick * x) and int(tick / 2 + tick * x), sorts both lists together and
+    gives view 0 every other entry from the first, so view 0 takes tick starts and view 1 tick centres. Clip c of C
     takes int(tick * c / C + tick * x) (VideoMAE v2's generalisation, the same for C = 2); one clip
     takes the tick centres.
     """
@@ -81,9 +82,9 @@ def tsn_indices(length: int, frames: int, clip: int, clips: int) -> list[int]:
 def uniform_indices(length: int, frames: int, clip: int, clips: int) -> list[int]:
     """VideoMamba Kinetics test clips: segments shifted by a per-clip offset.
 
-    `VideoClsDataset._get_seq_frames` in test mode (WEIGHTS.md sections 2.9 and 7): seg = (length - 1)
-    / frames, frame i of clip c of C is min(int(np.round(seg * i)) + int(seg / (C + 1) * (c + 1)),
-    length - 1). With one clip this is already centred (offset seg / 2).
+    `VideoClsDataset._get_seq_frames` in test mode (docs/evaluation.md#uniform-sampling-videomamba-kinetics):
+    seg = (length - 1) / frames, frame i of clip c of C is min(int(np.round(seg * i)) + int(seg / (C + 1) *
+    (c + 1)), length - 1). With one clip this is already centred (offset seg / 2).
     """
     seg = max(0.0, float(length - 1) / frames)
     offset = int(seg / (clips + 1) * (clip + 1))

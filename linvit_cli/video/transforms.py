@@ -2,10 +2,10 @@
 
 The two families' authors resize differently, and each recipe here reproduces one:
 
-  "float"  LViT (SlowFast `spatial_sampling`, LVIT_SPEC.md section C): frames are normalised to float,
+  "float"  LViT (SlowFast `spatial_sampling`, docs/evaluation.md#pixels): frames are normalised to float,
            then resized bilinearly (align_corners=False, no antialias) so the short side is S and the long
            side floor(L / s * S); crops at 0, ceil((L - c) / 2) and L - c along the long side.
-  "uint8"  VideoMamba (VideoMAE `video_transforms.Resize`, WEIGHTS.md section 7): OpenCV bilinear on uint8,
+  "uint8"  VideoMamba (VideoMAE `video_transforms.Resize`, docs/evaluation.md#pixels): OpenCV bilinear on uint8,
            long side int(S * L / s), the result rounded to uint8; crops at int(k * (L - c) / 2).
 
 Normalising is affine and bilinear weights sum to one, so "float" resizes first and normalises the resized

@@ -4,7 +4,7 @@ The authors' checkpoints come from their fork of `mamba_ssm` ("bimamba v2"): `in
 gate z) and `out_proj` are shared, while each direction has its own causal depthwise convolution, its own
 projections to (delta, B, C), its own A and its own D. Their sum, not their mean, goes through `out_proj`.
 
-Three traps of the authors' stack are avoided here (WEIGHTS.md section 7): their slow path drops the
+Three traps of the authors' stack are avoided here (docs/videomamba.md#traps): their slow path drops the
 backward scan, upstream `mamba_ssm` has no backward weights at all, and the gate applies to the D skip
 too: a direction's output is (scan + D u) * SiLU(z).
 

@@ -1,9 +1,9 @@
 """Reading VideoMamba checkpoints: the authors' `.pth` state dicts and our own safetensors files.
 
 The authors' classification files are bare state dicts with the key names of their `VisionMamba` and
-`mamba_ssm` fork (WEIGHTS.md 2.7): `cls_token`, `pos_embed`, `temporal_pos_embedding`, `patch_embed.proj`,
-`layers.{i}.norm`, `layers.{i}.mixer.{in_proj, conv1d, x_proj, dt_proj, A_log, D, ..._b, out_proj}`,
-`norm_f`, `head`. They are renamed onto our modules; our own names pass through unchanged, and so does
+`mamba_ssm` fork (docs/videomamba.md#checkpoint-keys): `cls_token`, `pos_embed`, `temporal_pos_embedding`,
+`patch_embed.proj`, `layers.{i}.norm`, `layers.{i}.mixer.{in_proj, conv1d, x_proj, dt_proj, A_log, D, ..._b,
+out_proj}`, `norm_f`, `head`. They are renamed onto our modules; our own names pass through unchanged, and so does
 anything unknown, for the strict load to name. Position embeddings made for another frame count or
 resolution are an error unless `adapt` asks for the authors' fine-tuning interpolation.
 """
