@@ -23,10 +23,10 @@ import torch
 
 from linvit_cli.classifier import Classifier, parse_views
 from linvit_cli.inference import combine_views, predict_views
-from linvit_cli.models import create_model
+from linvit_cli.models.architectures import create_model
 from linvit_cli.models.checkpoint import save_safetensors
 from linvit_cli.registry.load import load_registry
-from linvit_cli.train.export import entry_toml, labels_text
+from linvit_cli.registry.write import entry_toml, labels_text
 from linvit_cli.video.views import load_views
 
 MODEL = "videomamba-s16-k400-f16"

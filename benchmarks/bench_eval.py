@@ -25,7 +25,7 @@ import torch
 
 from linvit_cli.cli.app import main
 from linvit_cli.inference import combine_views, predict_views, resolve_device
-from linvit_cli.models import create_model
+from linvit_cli.models.architectures import create_model
 from linvit_cli.models.checkpoint import save_safetensors
 from linvit_cli.registry.load import load_registry
 from linvit_cli.synth.dataset import generate

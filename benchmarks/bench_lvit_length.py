@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from linvit_cli.models import create_model
+from linvit_cli.models.architectures import create_model
 from linvit_cli.registry.load import load_registry
 
 

@@ -54,7 +54,7 @@ def build(name: str, frames: int) -> tuple[torch.nn.Module, torch.Tensor]:
                 if type(module) is torch.nn.Linear:
                     module.__class__ = Linear
         return model, torch.randn(1, frames, 3, 224, 224)
-    from linvit_cli.models import create_model
+    from linvit_cli.models.architectures import create_model
     from linvit_cli.registry.load import load_registry
 
     if name == "videomamba-s":

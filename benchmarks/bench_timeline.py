@@ -109,7 +109,7 @@ def random_weights(cache: Path) -> Path:
     if not path.exists():
         import torch
 
-        from linvit_cli.models import create_model
+        from linvit_cli.models.architectures import create_model
         from linvit_cli.models.checkpoint import save_safetensors
         from linvit_cli.registry.load import load_registry
 

@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from linvit_cli.models import create_model
+from linvit_cli.models.architectures import create_model
 from linvit_cli.train.recipe import KINETICS, build_optimizer, training_loss
 
 VARIANTS = {"lvit (linear)": {}, "lvit (softmax)": {"attention": "softmax"}}

@@ -34,7 +34,7 @@ from linvit_cli.kernels import numba as numba_kernels
 from linvit_cli.kernels import triton as triton_kernels
 from linvit_cli.kernels.numba import bimamba as numba_mixer
 from linvit_cli.kernels.triton import bimamba as triton_mixer
-from linvit_cli.models import create_model
+from linvit_cli.models.architectures import create_model
 from linvit_cli.models.videomamba import bimamba
 from linvit_cli.models.videomamba.selective_scan import selective_scan, selective_scan_reference
 

@@ -35,7 +35,7 @@ from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import flop_registry
 
 from linvit_cli import kernels
-from linvit_cli.models import create_model
+from linvit_cli.models.architectures import create_model
 
 aten = torch.ops.aten
 NO_LAUNCH = {aten.empty.memory_format, aten.empty_strided.default, aten.empty_like.default, aten.new_empty.default,

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from .errors import VideoDecodeError, at_least
 from .inference import combine_views, predict_views, resolve_autocast, resolve_device
 from .loading import load_model
-from .registry.load import HUB_PREFIX, Registry, load_registry
+from .names import is_hub_name
+from .registry.load import Registry
 from .registry.schema import ModelEntry
+from .resolve import resolve_model
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -60,7 +62,8 @@ class Classifier:
     """A registry or Hub model ready to classify files.
 
     Args:
-        model: registry name or `hf://owner/repo[@revision]`; None takes the registry's default.
+        model: registry name, `hf://owner/repo[@revision]` or an entry resolved before (`resolve_model`); None
+            takes the registry's default.
         weights: a weights file to use instead of the model's own.
         registry: the registry (default: packaged + LINVIT_REGISTRY).
         device: auto, cpu, cuda or cuda:N.
@@ -72,18 +75,18 @@ class Classifier:
         offline, cache_dir: Hub cache use for weights not yet downloaded.
     """
 
-    def __init__(self, model: str | None = None, *, weights: str | Path | None = None,
+    def __init__(self, model: str | ModelEntry | None = None, *, weights: str | Path | None = None,
                  registry: Registry | None = None, device: str = "auto", dtype: str = "float32",
                  views: tuple[int, int] | None = None, view_batch: int | None = None, top_k: int = 5,
                  offline: bool = False, cache_dir: Path | None = None) -> None:
         at_least("top_k", top_k, 1)
         at_least("view_batch", view_batch, 1)
-        registry = registry or load_registry()
-        self.entry: ModelEntry = registry.get(model or registry.default, offline=offline, cache_dir=cache_dir)
+        self.entry = model if isinstance(model, ModelEntry) else resolve_model(model, registry, offline=offline,
+                                                                                cache_dir=cache_dir)
         if views is not None:
             self.entry.protocol.check_views(views, self.entry.name)
         # the Hub commit behind the results: an hf:// model's files, a registry model's pinned weights (if used)
-        self.commit = self.entry.commit if weights is None or self.entry.name.startswith(HUB_PREFIX) else None
+        self.commit = self.entry.commit if weights is None or is_hub_name(self.entry.name) else None
         self.device = resolve_device(device)
         self.autocast = resolve_autocast(dtype, self.device)
         self.views = views or self.entry.protocol.views

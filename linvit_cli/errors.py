@@ -71,3 +71,9 @@ class VideoDecodeError(LinvitError):
 
 class HubError(LinvitError):
     """A download from the Hugging Face Hub failed or a downloaded file failed verification."""
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an exception's message (its type's name when the message is empty), for one-line errors."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

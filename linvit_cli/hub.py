@@ -2,8 +2,9 @@
 
 huggingface_hub owns the HTTP, the cache layout (HF_HOME, HF_HUB_CACHE: blobs, snapshots, refs), the token
 (HF_TOKEN), the endpoint (HF_ENDPOINT), offline mode (HF_HUB_OFFLINE) and the retry of a dropped connection
-with an HTTP Range. What this module adds: a hash check before any weights file is used (against the registry's
-pin, or for an `hf://` model the Hub's LFS sha256), and one-line errors that say what to do. A cached file, or
+with an HTTP Range. What this module adds: the one place a file is downloaded (`download`, inside `hub_session`:
+an unreachable Hub fails at once), a hash check before any weights file is used (against the registry's pin, or
+for an `hf://` model the Hub's LFS sha256), and one-line errors that say what to do. A cached file, or
 `offline=True`, never calls `hf_hub_download`: `try_to_load_from_cache` answers from the disk, whereas
 `hf_hub_download`, even with `local_files_only=True`, first asks the endpoint for its agent registry
 (huggingface_hub 2.4's user-agent telemetry, unless HF_HUB_DISABLE_TELEMETRY=1).
@@ -11,17 +12,15 @@ pin, or for an `hf://` model the Hub's LFS sha256), and one-line errors that say
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .errors import HubError, UsageError
-from .integrity import sha256_of
+from .errors import HubError, UsageError, first_line
+from .hub_http import hub_session
+from .integrity import verify_sha256
+from .names import is_hub_name
 from .output import console
-from .registry.load import HUB_PREFIX
 from .registry.schema import HubWeights
 
 
@@ -62,7 +61,9 @@ def fetch_weights(
             raise HubError(not_cached(what, name, "--offline"))
         path = download(weights.repo, weights.file, weights.revision, what=what, hints=_hints(name), name=name,
                         cache_dir=cache_dir, force=force, progress=progress)
-    _check(path, weights, name)
+    actual = verify_sha256(path, weights.sha256, _what(weights, name), cached=True)
+    if weights.sha256 is None:
+        console.warning(f"no pinned sha256 for {_what(weights, name)}; got {actual}: record it in weights.toml")
     return path
 
 
@@ -84,7 +85,7 @@ HUB_MODEL_HINTS = Hints(repo="check the name after hf://",
 
 
 def _hints(name: str | None) -> Hints:
-    return HUB_MODEL_HINTS if name and name.startswith(HUB_PREFIX) else REGISTRY_HINTS
+    return HUB_MODEL_HINTS if name and is_hub_name(name) else REGISTRY_HINTS
 
 
 def download(repo: str, file: str, revision: str, *, what: str, hints: Hints, name: str | None = None,
@@ -99,42 +100,13 @@ def download(repo: str, file: str, revision: str, *, what: str, hints: Hints, na
     from huggingface_hub.utils import silent_tqdm
 
     try:
-        with quiet_retries():
+        with hub_session():
             return Path(hf_hub_download(
                 repo, file, revision=revision, cache_dir=cache_dir, force_download=force,
                 library_name="linvit", library_version=__version__, tqdm_class=None if progress else silent_tqdm,
             ))
     except (OSError, httpx2.HTTPError) as err:  # every huggingface_hub error is one of these
         raise HubError(explain(err, what, repo, revision, hints, name)) from err
-
-
-@contextmanager
-def quiet_retries() -> Iterator[None]:
-    """huggingface_hub logs each retry of an unreachable Hub as warnings; the failure is ours to say, once."""
-    hub_logger = logging.getLogger("huggingface_hub")
-    level = hub_logger.level
-    hub_logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        hub_logger.setLevel(level)
-
-
-def _check(path: Path, weights: HubWeights, name: str | None) -> None:
-    """Compare the file with the pinned hash; a bad file leaves the cache so the next run fetches it anew."""
-    actual = sha256_of(path)
-    if weights.sha256 is None:
-        console.warning(f"no pinned sha256 for {_what(weights, name)}; got {actual}: "
-                        "record it in weights.toml")
-        return
-    if actual == weights.sha256:
-        return
-    blob = path.resolve()  # the snapshot entry links to a blob: removing only the link would keep the bytes
-    path.unlink(missing_ok=True)
-    blob.unlink(missing_ok=True)
-    raise HubError(f"{_what(weights, name)} failed verification: sha256 {actual}, pinned {weights.sha256}; "
-                   "removed it from the cache; run again to download it anew (if it fails again, the Hub "
-                   "file or the pinned hash is wrong)")
 
 
 def _what(weights: HubWeights, name: str | None) -> str:
@@ -199,8 +171,3 @@ def _caused_by(err: BaseException | None, kind: type[BaseException]) -> bool:
             return True
         err = err.__cause__ or err.__context__
     return False
-
-
-def first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

@@ -21,48 +21,28 @@ files (unknown repository or revision, private or gated without a token, not cac
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .errors import HubError, LinvitError, RegistryError, UsageError
-from .hub import HUB_MODEL_HINTS, download, explain, first_line, not_cached, unreachable
-from .registry.load import HUB_PREFIX, REPO_ID, read_registry_file, tomllib
+from .errors import HubError, LinvitError, RegistryError, UsageError, first_line
+from .hub import HUB_MODEL_HINTS, download, explain, not_cached, unreachable
+from .hub_http import hub_session
+from .names import HUB_PREFIX, HubRef, parse_hub_name
+from .registry.load import read_registry_file, tomllib
 from .registry.schema import HubWeights, ModelEntry, PackagedWeights
+from .registry.write import WEIGHTS_FILE
 
 if TYPE_CHECKING:
     from huggingface_hub.hf_api import RepoSibling
 
 CONFIG_FILE = "linvit.toml"
-WEIGHTS_FILE = "model.safetensors"
 MAX_PARAMETERS = 1_000_000_000
 MAX_BYTES_PER_PARAMETER = 8  # float64, the widest dtype a checkpoint of the model can hold
 HEADER_BYTES = 1 << 20  # the safetensors header and padding
 MAX_TEXT_BYTES = 1 << 20  # linvit.toml and the label file (the Kinetics-400 labels are 8 kB)
-_REVISION = re.compile(r"^[\w.-]+(/[\w.-]+)*$")
-
-
-@dataclass(frozen=True)
-class HubRef:
-    """A parsed `hf://owner/repo[@revision]`; no revision means the default branch."""
-
-    repo: str
-    revision: str | None = None
-
-    @property
-    def name(self) -> str:
-        return f"{HUB_PREFIX}{self.repo}" + (f"@{self.revision}" if self.revision else "")
-
-
-def parse_hub_name(name: str) -> HubRef:
-    repo, at, revision = name.removeprefix(HUB_PREFIX).partition("@")
-    if not REPO_ID.match(repo) or ".." in repo or (at and (not _REVISION.match(revision) or ".." in revision)):
-        raise UsageError(f"'{name}' is not a Hub model name: use {HUB_PREFIX}owner/repo or "
-                         f"{HUB_PREFIX}owner/repo@revision (a branch, tag or commit)")
-    return HubRef(repo, revision or None)
 
 
 @dataclass(frozen=True)
@@ -129,8 +109,9 @@ def _from_hub(ref: HubRef, cache_dir: Path | None) -> _Snapshot:
 
     what = f"the files of {ref.name}"
     try:
-        info = HfApi(library_name="linvit", library_version=__version__).model_info(
-            ref.repo, revision=ref.revision, files_metadata=True)
+        with hub_session():
+            info = HfApi(library_name="linvit", library_version=__version__).model_info(
+                ref.repo, revision=ref.revision, files_metadata=True)
     except httpx2.TransportError as err:  # as hf_hub_download does: the cached copy, if there is one
         cause = err  # `err` is unbound after this block, and the message may be needed later
         return _from_cache(ref, cache_dir, lambda what: unreachable(what, cause))
@@ -245,9 +226,10 @@ def list_hub_models(limit: int) -> list[dict[str, Any]]:
     if constants.is_offline_mode():
         raise UsageError("--hub asks the Hub for its models, and HF_HUB_OFFLINE is set")
     try:
-        models = list(HfApi(library_name="linvit", library_version=__version__).list_models(
-            filter="linvit", sort="downloads", limit=limit,
-            expand=["downloads", "likes", "lastModified", "library_name", "private"]))
+        with hub_session():
+            models = list(HfApi(library_name="linvit", library_version=__version__).list_models(
+                filter="linvit", sort="downloads", limit=limit,
+                expand=["downloads", "likes", "lastModified", "library_name", "private"]))
     except (OSError, httpx2.HTTPError) as err:
         raise HubError(f"listing linvit models at {constants.ENDPOINT} failed ({first_line(err)}); check the "
                        "network (or HF_ENDPOINT) and run again") from err

@@ -1,4 +1,4 @@
-"""SHA-256 checks of weights files, after download and before first use."""
+"""The one sha256 check of weights files: after a download, before first use, before a push."""
 
 from __future__ import annotations
 
@@ -18,15 +18,20 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify_sha256(path: Path, expected: str | None, *, remove_on_mismatch: bool) -> None:
-    """Raise `HubError` when the file's hash differs; optionally delete the bad file first."""
-    if expected is None:
-        return
+def verify_sha256(path: Path, expected: str | None, what: str, *, cached: bool = False) -> str:
+    """The file's sha256, which must be `expected` (None: nothing is pinned, nothing to compare).
+
+    A file that differs is an error naming `what`. A `cached` file (a Hub cache entry: a snapshot link to a
+    blob) is removed first, link and blob, so that the next run downloads it anew.
+    """
     actual = sha256_of(path)
-    if actual == expected:
-        return
-    removed = ""
-    if remove_on_mismatch:
+    if expected is None or actual == expected:
+        return actual
+    advice = ""
+    if cached:
+        blob = path.resolve()  # removing only the link would keep the bytes
         path.unlink(missing_ok=True)
-        removed = " The file was removed; run the command again to download it anew."
-    raise HubError(f"{path.name}: sha256 mismatch (expected {expected}, got {actual}).{removed}")
+        blob.unlink(missing_ok=True)
+        advice = ("; removed it from the cache; run again to download it anew (if it fails again, the Hub file or "
+                  "the pinned hash is wrong)")
+    raise HubError(f"{what} failed verification: sha256 {actual}, pinned {expected}{advice}")

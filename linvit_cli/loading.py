@@ -11,11 +11,13 @@ from torch import nn
 
 from . import kernels
 from .errors import UsageError, WeightsUnavailableError
+from .hub import fetch_weights
 from .integrity import verify_sha256
-from .models import create_model, get_architecture
-from .models.checkpoint import load_state_dict_strict, read_state_dict
-from .registry.load import Registry, load_registry
+from .models.architectures import create_model, get_architecture, load_weights
+from .models.checkpoint import read_state_dict
+from .registry.load import Registry
 from .registry.schema import HubWeights, ModelEntry, PackagedWeights
+from .resolve import resolve_model
 
 ModelSpec = str | ModelEntry | Mapping[str, Any]
 
@@ -24,7 +26,7 @@ def resolve_entry(spec: ModelSpec, registry: Registry | None = None, *, offline:
                   cache_dir: Path | None = None) -> tuple[str, dict[str, Any], ModelEntry | None]:
     """The architecture name, its keyword arguments and (for registry and hf:// models) the entry."""
     if isinstance(spec, str):
-        spec = (registry or load_registry()).get(spec, offline=offline, cache_dir=cache_dir)
+        spec = resolve_model(spec, registry, offline=offline, cache_dir=cache_dir)
     if isinstance(spec, ModelEntry):
         return spec.arch, spec.build_kwargs(), spec
     if isinstance(spec, Mapping):
@@ -40,11 +42,9 @@ def weights_path(entry: ModelEntry, *, offline: bool = False, cache_dir: Path | 
     """Where the entry's weights are on disk, downloading pinned Hub files on first use."""
     weights = entry.weights
     if isinstance(weights, PackagedWeights):
-        verify_sha256(weights.path, weights.sha256, remove_on_mismatch=False)
+        verify_sha256(weights.path, weights.sha256, f"weights of '{entry.name}' ({weights.path})")
         return weights.path
     if isinstance(weights, HubWeights):
-        from .hub import fetch_weights
-
         return fetch_weights(weights, name=entry.name, offline=offline, cache_dir=cache_dir)
     unpublished = f"model '{entry.name}' has no published weights (its authors released none); train them with " \
                   "`linvit train` or "
@@ -78,14 +78,13 @@ def load_model(
     """
     kernels.choose(device or "cpu")  # a LINVIT_KERNELS that cannot run there stops before any download
     arch_name, kwargs, entry = resolve_entry(name_or_config, registry, offline=offline, cache_dir=cache_dir)
-    arch = get_architecture(arch_name)
-    model = create_model(arch_name, **kwargs).to(dtype=dtype)  # before loading: no rounding via float32
+    get_architecture(arch_name)  # an unknown architecture stops before any download
     path: Path | None = Path(weights) if weights is not None else None
     own = path is None and entry is not None  # the entry's weights: read as the format it declares
-    if own:
+    if own:  # before building the model: a Hub out of reach is said at once
         path = weights_path(entry, offline=offline, cache_dir=cache_dir)
+    model = create_model(arch_name, **kwargs).to(dtype=dtype)  # before loading: no rounding via float32
     if path is not None:
         safetensors_only = own and entry.weights.format == "safetensors"
-        state = arch.checkpoint_filter(read_state_dict(path, safetensors_only=safetensors_only), model, adapt)
-        load_state_dict_strict(model, state, path)
+        load_weights(model, arch_name, read_state_dict(path, safetensors_only=safetensors_only), path, adapt)
     return model.to(device=device, dtype=dtype).eval()

@@ -40,7 +40,8 @@ whose user owns the namespace; private repositories are read with that token onl
 
 Faults for tests: `cut_after` closes the next CDN GET after that many bytes; `stall_after` sends that many
 bytes, sets `stalled` and waits for `release` (a download a test can kill mid-way); `substitute[sha256]` is
-served instead of the blob with that sha256 (a corrupt CDN: metadata and bytes disagree).
+served instead of the blob with that sha256 (a corrupt CDN: metadata and bytes disagree); `busy` is the number of
+requests to the Hub port still to be answered 503 with `Retry-After: 0` (a busy Hub, which the client retries).
 """
 
 from __future__ import annotations
@@ -136,6 +137,7 @@ class FakeHub:
     lfs_objects: dict[str, bytes] = field(default_factory=dict)  # uploaded through the storage port, by sha256
     substitute: dict[str, bytes] = field(default_factory=dict)
     cut_after: int | None = None
+    busy: int = 0
     stall_after: int | None = None
     requests: list[Seen] = field(default_factory=list)
     stalled: threading.Event = field(default_factory=threading.Event)
@@ -241,11 +243,16 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             self.query = parse_qs(url.query)
             self.body = self._read_body() if self.command in ("POST", "PUT") else b""
             hub_port = self.server is hub._servers[0]
+            with hub._lock:
+                busy = hub_port and hub.busy > 0
+                hub.busy -= busy
             routes = [("HEAD GET", _RESOLVE, True, self._resolve), ("GET", _INFO, True, self._info),
                       ("POST", _PREUPLOAD, True, self._preupload), ("POST", _COMMIT, True, self._commit),
                       ("POST", _LFS, True, self._lfs), ("HEAD GET", _CDN, False, self._cdn),
                       ("PUT", _STORE, False, self._store)]
             try:
+                if busy:
+                    raise _Refused(503, None, "Service Unavailable", {"Retry-After": "0"})
                 if hub_port and self.command == "POST" and url.path == "/api/repos/create":
                     return self._create()
                 if hub_port and self.command == "POST" and url.path == "/api/validate-yaml":

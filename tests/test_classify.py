@@ -16,7 +16,7 @@ from linvit_cli import classify
 from linvit_cli.classifier import Classifier
 from linvit_cli.errors import UsageError
 from linvit_cli.inference import cpu_half_precision, resolve_autocast
-from linvit_cli.models import create_model
+from linvit_cli.models.architectures import create_model
 from linvit_cli.models.checkpoint import save_safetensors
 
 LABELS = [f"class {i}" for i in range(5)]

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from linvit_cli.models import create_model
+from linvit_cli.models.architectures import create_model
 from linvit_cli.models.checkpoint import save_safetensors
 from linvit_cli.synth.dataset import generate
 

@@ -287,7 +287,8 @@ def _hub_failure(cause: Exception) -> Exception:
 
 
 def test_unreachable_hub_and_server_errors_are_explained():
-    """huggingface_hub retries these for about 23 s before raising, too slow to provoke over loopback."""
+    """The messages for causes a loopback Hub cannot provoke in a test's time (a Hub that stays busy is retried
+    for about 23 s), built as huggingface_hub raises them."""
     import httpx2
     from huggingface_hub import constants
     from huggingface_hub.errors import HfHubHTTPError
@@ -307,6 +308,68 @@ def test_unreachable_hub_and_server_errors_are_explained():
     assert _explain(_hub_failure(busy)) == (
         f"weights for 'm' ({TINY}): the Hub answered HTTP 503; try again later (503 Server Error)"
     )
+
+
+def _closed_port() -> str:
+    """An endpoint on a loopback port nothing listens on: connections to it are refused."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+UNREACHABLE = {"refused": (_closed_port, "could not be connected to"),
+               "no-such-name": (lambda: "http://linvit-no-such-host.invalid", "could not be looked up")}
+
+
+def _timed(env: dict[str, str], *args: object) -> tuple[subprocess.CompletedProcess[str], float]:
+    start = time.monotonic()
+    done = linvit(env, *args)
+    return done, time.monotonic() - start
+
+
+@pytest.mark.parametrize("kind", UNREACHABLE)
+@pytest.mark.parametrize("args", [("download-weights", "videomamba-s16-k400-f16"), ("download-weights", "hf://a/b"),
+                                  ("models", "--hub")], ids=["registry-weights", "hub-model", "models-hub"])
+def test_an_unreachable_hub_fails_at_once_with_one_line(tmp_path, kind, args):
+    """A name that does not resolve or a refused connection is not retried (huggingface_hub would for ~23 s)."""
+    endpoint, what = UNREACHABLE[kind][0](), UNREACHABLE[kind][1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    done, seconds = _timed({**env, "HF_ENDPOINT": endpoint, "HF_HOME": str(tmp_path / "hf")}, *args)
+    assert done.returncode == 1, done.stderr
+    [line] = errors(done.stderr)
+    assert endpoint in line and what in line
+    assert "retr" not in done.stderr.lower()
+    assert seconds < 5, f"{seconds:.1f} s"
+
+
+def test_classify_with_an_unreachable_hub_fails_as_fast_as_offline(tmp_path):
+    """classify imports torch before it asks for the weights: beyond that, the Hub costs no time."""
+    clip = Path(__file__).parents[1] / "examples" / "up.webm"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env = {**env, "HF_HOME": str(tmp_path / "hf")}
+    offline, local = _timed(env, "classify", clip, "--offline")
+    refused, seconds = _timed({**env, "HF_ENDPOINT": _closed_port()}, "classify", clip)
+    assert (offline.returncode, refused.returncode) == (1, 1)
+    [line] = errors(refused.stderr)
+    assert "could not be connected to" in line and line.endswith("--model lvit-demo")
+    assert seconds < local + 5, f"{seconds:.1f} s against {local:.1f} s offline"
+
+
+def test_a_busy_hub_is_retried_with_a_line_per_retry(tmp_path, hub, hub_env, hf_home, tiny):
+    reg = registry(tmp_path, ("test-tiny-f4", REPO, TINY, sha(tiny)))
+    hub_env = {**hub_env, "HF_HUB_DISABLE_TELEMETRY": "1"}  # no agent-registry request before the ones counted
+    hub.busy = 2  # hf_hub_download's first HEAD is never retried; its second is, once
+    done = linvit(hub_env, "download-weights", "test-tiny-f4", "--registry", reg)
+    assert done.returncode == 0, done.stderr
+    assert snapshot(hf_home, REPO, TINY).read_bytes() == tiny
+    assert " ".join(done.stderr.split()) == "Warning: 127.0.0.1: HTTP 503; retrying in 1 s (retry 1 of 5)"
+
+    hub.busy = 1
+    listed = linvit(hub_env, "models", "--hub", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert " ".join(listed.stderr.split()) == "Warning: 127.0.0.1: HTTP 503; retrying in 1 s (retry 1 of 5)"
 
 
 def test_all_skips_unpublished_and_tries_every_model(tmp_path, hub, hub_env, tiny):
@@ -352,7 +415,7 @@ def test_help_imports_neither_torch_nor_huggingface_hub():
 
 
 def _families_registered() -> bool:
-    from linvit_cli.models import list_architectures
+    from linvit_cli.models.architectures import list_architectures
 
     return set(_ARCH.values()) | {"lvit_b16"} <= set(list_architectures())
 

@@ -10,7 +10,7 @@ from lvit_reference import fixture_config, load_fixture, reference_input
 
 from linvit_cli import load_model
 from linvit_cli.errors import CheckpointError, WeightsUnavailableError
-from linvit_cli.models import create_model
+from linvit_cli.models.architectures import create_model
 from linvit_cli.models.lvit.feature_fixation import NoFixation
 from linvit_cli.models.lvit.linear_attention import LinearAttention, SoftmaxAttention
 from linvit_cli.models.lvit.neighbourhood_association import NoShift, SpatialShift, TemporalShift

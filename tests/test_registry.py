@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from linvit_cli.errors import RegistryError, UnknownModelError
-from linvit_cli.models import create_model
+from linvit_cli.models.architectures import create_model
 from linvit_cli.registry.load import PACKAGED_REGISTRY, load_registry
 from linvit_cli.registry.params import PACKAGED as PACKAGED_PARAMS
 from linvit_cli.registry.params import config_key

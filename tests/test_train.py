@@ -177,7 +177,7 @@ def test_adamw_clipping_and_jitter_train_and_are_recorded(run_cli, synth_root: P
 
 
 def test_build_optimizer_follows_the_recipe() -> None:
-    from linvit_cli.models import create_model
+    from linvit_cli.models.architectures import create_model
     from linvit_cli.train.recipe import SSV2, build_optimizer
 
     model = create_model("lvit_tiny", num_classes=3, embed_dim=32, depth=1, num_heads=2, head_hidden=32)
@@ -200,7 +200,7 @@ def documented_lr(step: int, *, peak: float, start: float, warmup: int, total: i
 
 @pytest.mark.parametrize("warmup_epochs", [0, 1.5])
 def test_schedule_is_linear_warmup_then_cosine_and_resumes(warmup_epochs: float, tmp_path: Path) -> None:
-    from linvit_cli.models import create_model
+    from linvit_cli.models.architectures import create_model
     from linvit_cli.train.checkpoint import load_checkpoint, save_checkpoint
     from linvit_cli.train.recipe import SSV2, build_optimizer
 

@@ -18,7 +18,7 @@ from mixers import perturbed_mixer, plain_float64, relative_error
 
 from linvit_cli import kernels
 from linvit_cli.kernels.triton import load
-from linvit_cli.models import create_model
+from linvit_cli.models.architectures import create_model
 
 pytest.importorskip("triton")
 

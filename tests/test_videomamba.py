@@ -21,7 +21,7 @@ from linvit_cli.errors import CheckpointError
 from linvit_cli.kernels.numba import bimamba as numba_mixer
 from linvit_cli.kernels.numba import load
 from linvit_cli.kernels.triton import bimamba as triton_mixer
-from linvit_cli.models import create_model
+from linvit_cli.models.architectures import create_model
 from linvit_cli.models.checkpoint import save_safetensors
 from linvit_cli.models.videomamba import add_norm, bimamba
 from linvit_cli.models.videomamba.bimamba import BidirectionalMamba

@@ -17,7 +17,7 @@ from mixers import one_direction, perturbed_mixer, plain_float64, relative_error
 
 from linvit_cli import kernels
 from linvit_cli.kernels.triton import bimamba as triton_mixer
-from linvit_cli.models import create_model
+from linvit_cli.models.architectures import create_model
 from linvit_cli.models.videomamba import add_norm
 
 if not kernels.triton_interpreted():

@@ -118,18 +118,19 @@ def parse_views(views: str | None, fast: bool) -> tuple[int, int] | None:
     return int(parts[0]), int(parts[1])
 
 
-def resolve_model(model: str | None, registry: list[Path] | None, *, views: tuple[int, int] | None,
+def checked_model(model: str | None, registry: list[Path] | None, *, views: tuple[int, int] | None,
                   weights: Path | None, top_k: int, view_batch: int | None, offline: bool,
                   cache_dir: Path | None) -> tuple[Registry, ModelEntry]:
     """The registry and the model entry of a command that runs a model, with the options about it checked first:
     counts, the --weights file, the test views against the model's sampling (no torch imported yet)."""
     from ..registry.load import load_registry
+    from ..resolve import resolve_model
 
     at_least("top_k", top_k, 1)
     at_least("view_batch", view_batch, 1)
     check_input_file(weights, "--weights")
     reg = load_registry(registry)
-    entry = reg.get(model or reg.default, offline=offline, cache_dir=cache_dir)
+    entry = resolve_model(model, reg, offline=offline, cache_dir=cache_dir)
     if views is not None:
         entry.protocol.check_views(views, entry.name)
     return reg, entry

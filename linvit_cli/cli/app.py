@@ -1,7 +1,8 @@
-"""The `linvit` command: the root Typer app, and the one place that turns errors into exit codes.
+"""The `linvit` command: every command module, registered on the root app (`root.py`), and the one place that
+turns errors into exit codes.
 
-Every command module registers itself on `app`; `main()` runs it and maps `LinvitError` to one line on
-stderr with its exit code (1 runtime, 2 usage). `LINVIT_DEBUG=1` shows tracebacks instead.
+`main()` runs the app and maps `LinvitError` to one line on stderr with its exit code (1 runtime, 2 usage).
+`LINVIT_DEBUG=1` shows tracebacks instead.
 """
 
 from __future__ import annotations
@@ -9,41 +10,13 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from typing import Annotated
 
-import typer
-
-from .. import __version__
 from ..errors import LinvitError
 from ..output import console
 
-app = typer.Typer(
-    name="linvit",
-    help="Classify videos with linear-complexity video Transformers.\n\n"
-    "Environment: LINVIT_REGISTRY (extra weights.toml files), LINVIT_DEBUG=1 (tracebacks), and "
-    "huggingface_hub's HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE, HF_TOKEN, HF_ENDPOINT.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
-)
-
-
-def _print_version(value: bool) -> None:
-    if value:
-        console.stdout.print(f"linvit {__version__}", markup=False, highlight=False)
-        raise typer.Exit(0)
-
-
-@app.callback()
-def _root(version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
-                                                help="Print linvit's version and exit.")] = False) -> None:
-    """Options of `linvit` itself, before the command (the app's help text stays the one above)."""
-
-
 # Command modules register on `app` when imported.
-from . import classify, convert, env, eval, models, push, synth, timeline, train, weights  # noqa: E402,F401
+from . import classify, convert, env, eval, models, push, synth, timeline, train, weights  # noqa: F401
+from .root import app
 
 
 def main(argv: list[str] | None = None) -> None:

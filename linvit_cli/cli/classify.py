@@ -24,12 +24,12 @@ from ._options import (
     ViewBatchOpt,
     ViewsOpt,
     WeightsOpt,
+    checked_model,
     one_output,
     parse_views,
-    resolve_model,
 )
 from ._paths import paths_from_stdin
-from .app import app
+from .root import app
 
 if TYPE_CHECKING:
     from ..classifier import Classifier
@@ -67,7 +67,7 @@ def classify_command(
     short: then its labels are of the part that decodes)."""
     one_output(as_json, as_jsonl)
     chosen_views = parse_views(views, fast)
-    reg, _ = resolve_model(model, registry, views=chosen_views, weights=weights, top_k=top_k, view_batch=view_batch,
+    reg, _ = checked_model(model, registry, views=chosen_views, weights=weights, top_k=top_k, view_batch=view_batch,
                            offline=offline, cache_dir=cache_dir)
     arguments = paths_from_stdin() if inputs == ["-"] else inputs
     from ..classifier import expand_inputs, failure  # torch: once the options are known to be good

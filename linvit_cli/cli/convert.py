@@ -11,7 +11,7 @@ import typer
 from ..output import console
 from ._options import AdaptOpt, RegistryOpt
 from ._paths import check_input_file, check_output_file
-from .app import app
+from .root import app
 
 
 @app.command("convert", epilog="Example:\n\n\b\n  linvit convert checkpoint_epoch_00040.pyth lvit-k400.safetensors "
@@ -31,19 +31,20 @@ def convert_command(
     reg = load_registry(registry)
     reg.get(model)  # an unknown model is named before torch is imported
     from ..loading import resolve_entry
-    from ..models import create_model, get_architecture
-    from ..models.checkpoint import load_state_dict_strict, read_state_dict, save_safetensors
+    from ..models.architectures import create_model, load_weights
+    from ..models.checkpoint import read_state_dict, save_safetensors
+    from ..registry.load import load_registry
 
     arch_name, kwargs, entry = resolve_entry(model, reg)
     source = read_state_dict(src)
     # keep the checkpoint's precision: building in float32 first would round a float64 checkpoint
     dtype = next((v.dtype for v in source.values() if v.is_floating_point()), None)
     net = create_model(arch_name, **kwargs).to(dtype=dtype)
-    state = get_architecture(arch_name).checkpoint_filter(source, net, adapt)
-    load_state_dict_strict(net, state, src)
+    load_weights(net, arch_name, source, src, adapt)
+    state = net.state_dict()
     metadata = {"linvit.model": model, "linvit.arch": arch_name, "linvit.config": json.dumps(kwargs),
                 "linvit.source": src.name}
-    save_safetensors(net.state_dict(), dst, metadata)
+    save_safetensors(state, dst, metadata)
     count = sum(p.numel() for p in net.parameters())
     console.stderr.print(f"wrote {dst} ({len(state)} tensors, {count:,} parameters) for model {model}",
                          markup=False, highlight=False)

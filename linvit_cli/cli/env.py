@@ -11,7 +11,7 @@ from typing import Any
 
 from ..output import console
 from ._options import JsonOpt
-from .app import app
+from .root import app
 
 _PACKAGES = ("torch", "torchvision", "numba", "llvmlite", "triton", "av", "huggingface-hub", "safetensors", "typer",
              "rich", "numpy")

@@ -14,8 +14,8 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import UsageError, at_least
+from ..names import HUB_PREFIX
 from ..output import console
-from ..registry.load import HUB_PREFIX
 from ._options import (
     CacheDirOpt,
     DeviceOpt,
@@ -27,13 +27,13 @@ from ._options import (
     ViewsOpt,
     WeightsOpt,
     WorkersOpt,
+    checked_model,
     command_line,
     default_workers,
     parse_views,
-    resolve_model,
 )
 from ._paths import check_input_file, check_output_folder
-from .app import app
+from .root import app
 
 EXAMPLES = """Examples:
 
@@ -90,7 +90,7 @@ def eval_command(
     kind, expected = DATASETS[dataset]
     chosen_views = parse_views(views, fast)
     override = "--fast" if fast else (f"--views {views}" if views else None)
-    reg, entry = resolve_model(model, registry, views=chosen_views, weights=weights, top_k=top_k,
+    reg, entry = checked_model(model, registry, views=chosen_views, weights=weights, top_k=top_k,
                                view_batch=view_batch, offline=offline, cache_dir=cache_dir)
     for path, option in ((annotations, "--annotations"), (labels, "--labels")):
         check_input_file(path, option)
@@ -116,7 +116,7 @@ def eval_command(
     if main:
         _info(f"model {entry.name} ({entry.arch}, {entry.num_classes} classes, weights "
               f"{weights or 'of the registry'}); protocol: {describe_protocol(protocol)}")
-    job = EvalJob(model=entry.name, registry=reg, dataset=data, out=out, views=chosen_views, views_override=override,
+    job = EvalJob(model=entry, dataset=data, out=out, views=chosen_views, views_override=override,
                   weights=weights, device=device, dtype=dtype, workers=default_workers(workers), view_batch=view_batch,
                   top_k=top_k, limit=limit, resume=resume, offline=offline, cache_dir=cache_dir,
                   command=command_line(ctx))

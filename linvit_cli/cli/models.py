@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..output import console
 from ._options import CacheDirOpt, JsonOpt, RegistryOpt
-from .app import app
+from .root import app
 
 
 @app.command("models")

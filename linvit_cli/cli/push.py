@@ -9,7 +9,7 @@ import typer
 
 from ..output import console
 from ._paths import check_input_file, check_output_folder
-from .app import app
+from .root import app
 
 EXAMPLES = """Examples:
 
@@ -44,15 +44,15 @@ def push_command(
     """Publish a trained model: a model card (README.md), linvit.toml, labels.txt and model.safetensors, uploaded
     in one commit (the repository is created if needed); prints the commit URL."""
     from ..errors import UsageError
-    from ..registry.load import REPO_ID
+    from ..names import is_repo_id
+    from ..publish.folder import repo_folder
+    from ..publish.upload import upload
 
-    if not REPO_ID.match(repo_id) or ".." in repo_id:
+    if not is_repo_id(repo_id):
         raise UsageError(f"'{repo_id}' is not a Hub repository id: give OWNER/REPO, e.g. me/lvit-tiny-synth")
     check_input_file(report, "--report")
     if dry_run is not None:
         check_output_folder(dry_run, "--dry-run")
-    from ..publish.folder import repo_folder  # torch from here on, once the options are known to be good
-    from ..publish.upload import upload
 
     folder = repo_folder(run, repo_id, report=report, license=license, datasets=dataset_ids or [])
     if dry_run is not None:

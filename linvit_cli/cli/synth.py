@@ -11,7 +11,7 @@ import typer
 from ..errors import UsageError
 from ..output import console
 from ._paths import check_output_folder
-from .app import app
+from .root import app
 
 EXAMPLES = """Examples:
 

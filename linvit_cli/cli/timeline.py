@@ -23,11 +23,11 @@ from ._options import (
     TopKOpt,
     ViewBatchOpt,
     WeightsOpt,
+    checked_model,
     one_output,
-    resolve_model,
 )
 from ._paths import check_output_file
-from .app import app
+from .root import app
 
 if TYPE_CHECKING:
     from ..timeline import Segment, Timeline, WindowResult
@@ -80,7 +80,7 @@ def timeline_command(
     positive_seconds("stride", stride)
     if html is not None:
         check_output_file(html, "--html")
-    reg, _ = resolve_model(model, registry, views=(1, crops), weights=weights, top_k=top_k, view_batch=view_batch,
+    reg, _ = checked_model(model, registry, views=(1, crops), weights=weights, top_k=top_k, view_batch=view_batch,
                            offline=offline, cache_dir=cache_dir)
     from ..errors import VideoDecodeError  # torch from here on, once the options are known to be good
     from ..output.tables import clock, count

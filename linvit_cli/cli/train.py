@@ -15,9 +15,18 @@ import typer
 
 from ..errors import UsageError, at_least
 from ..output import console
-from ._options import ModelOpt, RegistryOpt, WeightsOpt, WorkersOpt, command_line, default_workers
+from ._options import (
+    CacheDirOpt,
+    ModelOpt,
+    OfflineOpt,
+    RegistryOpt,
+    WeightsOpt,
+    WorkersOpt,
+    command_line,
+    default_workers,
+)
 from ._paths import check_input_file, check_output_folder
-from .app import app
+from .root import app
 
 EXAMPLES = """Examples:
 
@@ -102,6 +111,8 @@ def train_command(
                                                    "checkpoint (for job time limits); --resume auto goes on.")] = None,
     weights: WeightsOpt = None,
     registry: RegistryOpt = None,
+    offline: OfflineOpt = False,
+    cache_dir: CacheDirOpt = None,
 ) -> None:
     """Train a video classifier with the paper's recipe (SGD + Nesterov, warm-up + cosine, label smoothing,
     mixup, short-side jitter and random crops); runs on many GPUs or machines through torchrun."""
@@ -121,14 +132,16 @@ def train_command(
     overrides = parse_config(config or [])
     from ..datasets import dataset_labels, default_annotations, identify, read_dataset  # torch from here on
     from ..distributed import distributed_rank
-    from ..models import get_architecture
+    from ..models.architectures import get_architecture
+    from ..registry.load import load_registry
+    from ..resolve import resolve_model
     from ..train.export import check_name, default_name
     from ..train.loop import CHECKPOINT, TrainJob, fit
     from ..train.recipe import default_recipe
 
     main = distributed_rank() == 0
     if model is not None:
-        entry = reg.get(model)
+        entry = resolve_model(model, reg, offline=offline, cache_dir=cache_dir)
         arch_name, build, protocol = entry.arch, {**entry.config, **overrides}, entry.protocol
         label_names = entry.labels
     else:

@@ -8,7 +8,7 @@ import typer
 
 from ..output import console
 from ._options import CacheDirOpt, OfflineOpt, RegistryOpt
-from .app import app
+from .root import app
 
 EXAMPLES = """Examples:
 
@@ -43,11 +43,12 @@ def download_weights_command(
     from ..hub import fetch_weights
     from ..registry.load import load_registry
     from ..registry.schema import HubWeights, PackagedWeights
+    from ..resolve import resolve_model
 
     if bool(names) == all_models:
         raise UsageError("name the models to download, or pass --all (not both)")
     reg = load_registry(registry)
-    entries = list(reg) if all_models else [reg.get(name, offline=offline, cache_dir=cache_dir)
+    entries = list(reg) if all_models else [resolve_model(name, reg, offline=offline, cache_dir=cache_dir)
                                             for name in dict.fromkeys(names or [])]
     if not all_models:
         unpublished = [entry.name for entry in entries if not entry.has_weights]

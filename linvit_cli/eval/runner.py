@@ -28,10 +28,9 @@ from ..distributed import DistContext, distributed
 from ..errors import VideoDecodeError
 from ..inference import combine_views, predict_views
 from ..output import console
-from ..registry.load import Registry
-from ..registry.schema import Protocol
-from ..train.data import Failure, worker_init
+from ..registry.schema import ModelEntry, Protocol
 from ..video.views import load_views
+from ..workers import Failure, worker_init
 from . import report as rep
 
 TOP5 = 5  # predictions kept per video at least, so top-5 is always computable
@@ -41,8 +40,7 @@ TOP5 = 5  # predictions kept per video at least, so top-5 is always computable
 class EvalJob:
     """One evaluation, resolved by the caller (the CLI) from options, registry and annotations."""
 
-    model: str
-    registry: Registry
+    model: ModelEntry  # resolved once, by the caller
     dataset: Dataset
     out: Path
     views: tuple[int, int] | None = None  # None: the protocol's
@@ -100,11 +98,11 @@ def fingerprint(job: EvalJob, classifier: Classifier) -> dict[str, Any]:
 
 def evaluate(job: EvalJob) -> dict[str, Any] | None:
     """Run `job`; process 0 returns the report (also in OUT/report.json), the others None."""
-    clips, crops = job.views or job.registry.get(job.model).protocol.views
+    clips, crops = job.views or job.model.protocol.views
     with distributed(job.device) as (ctx, device):
         # a GPU takes all views of a video in one pass; a CPU, the Classifier's default, one at a time
         view_batch = job.view_batch or (None if device.type == "cpu" else clips * crops)
-        classifier = Classifier(job.model, weights=job.weights, registry=job.registry, device=str(device),
+        classifier = Classifier(job.model, weights=job.weights, device=str(device),
                                 dtype=job.dtype, views=(clips, crops), view_batch=view_batch,
                                 top_k=max(job.top_k, TOP5), offline=job.offline, cache_dir=job.cache_dir)
         return _Run(job, classifier, ctx).run()

@@ -25,7 +25,7 @@ from types import ModuleType
 import torch
 from torch import Tensor
 
-from ..errors import LinvitError, UsageError
+from ..errors import LinvitError, UsageError, first_line
 
 ENV_VAR = "LINVIT_KERNELS"
 CHOICES = ("auto", "numba", "torch", "triton")
@@ -117,7 +117,7 @@ def load_module(backend: str, name: str, slower: str) -> ModuleType | None:
     module, err = _import(f"{__name__}.{backend}.{name}")
     if err is None:
         return module
-    reason = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}".rstrip(": ")
+    reason = f"{type(err).__name__}: {first_line(err)}"
     if requested() == backend:
         raise KernelsUnavailableError(f"{ENV_VAR}={backend}, but the {backend} kernels do not compile here "
                                       f"({reason})")

@@ -1,5 +1,5 @@
-"""Model families (LViT, VideoMamba) and the registry of their builders."""
+"""Model families (LViT, VideoMamba), the layers both use, and the table of their builders.
 
-from ._registry import create_model, get_architecture, list_architectures, register_model
-
-__all__ = ["create_model", "get_architecture", "list_architectures", "register_model"]
+`architectures.py` looks builders up by name. This package's own import loads no family, so that the kernels
+(`linvit_cli.kernels`) can use `models.layers` without importing the models that call them.
+"""

@@ -1,21 +1,20 @@
-"""Architecture builders by name, and how each family reads foreign checkpoints.
+"""The table of architecture builders, which each family fills as it is imported (`register_model`).
 
 A builder is a function returning an `nn.Module` from keyword arguments; weights.toml names it in `arch`.
 Each family registers, next to its builders, a checkpoint filter `(state_dict, model, adapt) -> state_dict`
-that maps its authors' key names onto ours (timm's `checkpoint_filter_fn` pattern).
+that maps its authors' key names onto ours (timm's `checkpoint_filter_fn` pattern). Lookups go through
+`architectures.py`, which imports the families first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from torch import Tensor, nn
+from torch import nn
 
-from ..errors import UsageError
+from .checkpoint import StateDict
 
-StateDict = dict[str, Tensor]
 CheckpointFilter = Callable[[StateDict, nn.Module, bool], StateDict]
 
 
@@ -26,7 +25,7 @@ class Architecture:
     checkpoint_filter: CheckpointFilter
 
 
-_ARCHITECTURES: dict[str, Architecture] = {}
+ARCHITECTURES: dict[str, Architecture] = {}
 
 
 def register_model(checkpoint_filter: CheckpointFilter) -> Callable[[Callable[..., nn.Module]], Callable]:
@@ -34,37 +33,9 @@ def register_model(checkpoint_filter: CheckpointFilter) -> Callable[[Callable[..
 
     def record(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         name = builder.__name__
-        if name in _ARCHITECTURES:
+        if name in ARCHITECTURES:
             raise ValueError(f"architecture '{name}' is registered twice")
-        _ARCHITECTURES[name] = Architecture(name, builder, checkpoint_filter)
+        ARCHITECTURES[name] = Architecture(name, builder, checkpoint_filter)
         return builder
 
     return record
-
-
-def get_architecture(name: str) -> Architecture:
-    _import_families()
-    try:
-        return _ARCHITECTURES[name]
-    except KeyError:
-        known = ", ".join(sorted(_ARCHITECTURES))
-        raise UsageError(f"unknown architecture '{name}'; known architectures: {known}") from None
-
-
-def create_model(name: str, **kwargs: Any) -> nn.Module:
-    """Build architecture `name` at random initialisation."""
-    arch = get_architecture(name)
-    try:
-        return arch.builder(**kwargs)
-    except TypeError as err:  # an unknown keyword in a user's config
-        raise UsageError(f"architecture '{name}' rejects its config: {err}") from None
-
-
-def list_architectures() -> list[str]:
-    _import_families()
-    return sorted(_ARCHITECTURES)
-
-
-def _import_families() -> None:
-    """Importing a family registers its builders."""
-    from . import lvit, videomamba  # noqa: F401

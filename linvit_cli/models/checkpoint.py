@@ -17,7 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, first_line
 
 StateDict = dict[str, Tensor]
 
@@ -57,8 +57,7 @@ def read_state_dict(path: str | Path, *, safetensors_only: bool = False) -> Stat
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else "unsupported content"
-        raise CheckpointError(f"{path}: refused, the pickle needs more than tensors ({first})") from None
+        raise CheckpointError(f"{path}: refused, the pickle needs more than tensors ({first_line(err)})") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
         raise CheckpointError(f"{path}: corrupt PyTorch checkpoint ({err})") from None
     return _unwrap(obj, path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..registry.schema import ModelEntry
-from ._registry import create_model
+from .architectures import create_model
 
 
 def count_parameters(entry: ModelEntry) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..datasets import BENCHMARKS
 from ..registry.schema import ModelEntry
-from ..train.export import toml_value
+from ..registry.write import toml_value
 
 TASK = "video-classification"
 
@@ -56,7 +56,7 @@ PAPERS = {
 
 def family(arch: str) -> str:
     """The architecture family of a registered builder: the package under linvit_cli/models it lives in."""
-    from ..models import get_architecture
+    from ..models.architectures import get_architecture
 
     return get_architecture(arch).builder.__module__.split(".")[2]
 

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ..hub_repo import CONFIG_FILE, WEIGHTS_FILE
-from ..integrity import sha256_of
+from ..hub_repo import CONFIG_FILE
+from ..integrity import verify_sha256
 from ..output import console
 from ..registry.load import read_registry_file
 from ..registry.schema import ModelEntry, PackagedWeights
-from ..train.export import LABELS_FILE, REGISTRY_FILE, entry_toml, labels_text
+from ..registry.write import LABELS_FILE, REGISTRY_FILE, WEIGHTS_FILE, entry_toml, labels_text
 from .card import model_card
 
 CARD_FILE = "README.md"
@@ -85,11 +85,7 @@ def read_run(run: Path) -> tuple[ModelEntry, str]:
                          "(a Hub model is loaded from safetensors only)")
     if not weights.path.is_file():
         raise UsageError(f"{registry}: [models.{entry.name}] weights {weights.path} not found")
-    sha = sha256_of(weights.path)
-    if weights.sha256 is not None and sha != weights.sha256:
-        raise UsageError(f"{weights.path} has sha256 {sha}, but {registry} pins {weights.sha256}: the weights "
-                         "changed after the entry was written")
-    return entry, sha
+    return entry, verify_sha256(weights.path, weights.sha256, f"{weights.path} (pinned in {registry})")
 
 
 def read_report(path: Path, sha: str) -> dict[str, Any]:

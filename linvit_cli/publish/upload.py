@@ -7,9 +7,9 @@ huggingface_hub chooses the transfer (Xet storage when `hf_xet` is installed, el
 from __future__ import annotations
 
 from .. import __version__
-from ..errors import HubError, UsageError
-from ..hub import first_line, quiet_retries
-from ..hub_repo import WEIGHTS_FILE
+from ..errors import HubError, UsageError, first_line
+from ..hub_http import hub_session
+from ..registry.write import WEIGHTS_FILE
 from .folder import RepoFolder
 
 
@@ -26,7 +26,7 @@ def upload(folder: RepoFolder, repo_id: str, *, private: bool, message: str | No
     operations.append(CommitOperationAdd(WEIGHTS_FILE, str(folder.weights)))
     api = HfApi(library_name="linvit", library_version=__version__)
     try:
-        with quiet_retries():
+        with hub_session():
             api.create_repo(repo_id, private=private, exist_ok=True)
             commit = api.create_commit(repo_id, operations,
                                        commit_message=message or f"Upload {folder.entry.name} with linvit push")

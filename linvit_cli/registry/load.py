@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from ..errors import RegistryError, UnknownModelError
+from ..names import HUB_PREFIX, MODEL_NAME, is_repo_id
 from .schema import (
     COMBINES,
     SAMPLINGS,
@@ -36,11 +37,8 @@ else:  # pragma: no cover - Python 3.10
 PACKAGED_REGISTRY = Path(__file__).with_name("weights.toml")
 ENV_VAR = "LINVIT_REGISTRY"
 
-_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _REVISION = re.compile(r"^[0-9a-f]{40}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")  # a Hub repository id, owner/name
-HUB_PREFIX = "hf://"  # `hf://owner/repo[@revision]` names a Hub repository as a model (linvit_cli.hub_repo)
 
 _ENTRY_KEYS = {"arch", "dataset", "config", "labels", "protocol", "weights", "meta"}
 _PROTOCOL_KEYS = {"frames", "sampling", "views", "short_side", "crop", "mean", "std", "combine", "stride", "fps"}
@@ -50,24 +48,16 @@ _PACKAGED_KEYS = {"path", "sha256", "format"}
 
 @dataclass(frozen=True)
 class Registry:
-    """All entries visible to this run, and the model used when none is named.
+    """All entries of the registry files read, and the model used when none is named: data only.
 
-    `get` is the one place a model name becomes an entry: a registry name, or an `hf://owner/repo[@revision]`
-    read from the Hub. A Hub name is resolved to a commit once per registry (so once per run) and kept.
+    `hf://` names are not entries: `linvit_cli.resolve.resolve_model` sends them to the Hub.
     """
 
     entries: MappingProxyType[str, ModelEntry]
     default: str
-    _hub: dict[str, ModelEntry] = field(default_factory=dict, compare=False, repr=False)
 
-    def get(self, name: str, *, offline: bool = False, cache_dir: Path | None = None) -> ModelEntry:
-        """The entry of `name`; `offline` and `cache_dir` say how an `hf://` name may reach the Hub."""
-        if name.startswith(HUB_PREFIX):
-            if name not in self._hub:
-                from ..hub_repo import resolve_hub_model
-
-                self._hub[name] = resolve_hub_model(name, offline=offline, cache_dir=cache_dir)
-            return self._hub[name]
+    def get(self, name: str) -> ModelEntry:
+        """The entry of a registry name."""
         try:
             return self.entries[name]
         except KeyError:
@@ -167,7 +157,7 @@ def _weights(raw: Any, where: _Where, base: Path) -> Weights:
     if not _REVISION.match(revision):
         raise where.fail("weights.revision must be a full 40-hex commit id (a branch name can move)")
     repo = where.typed(raw["repo"], str, "weights.repo")
-    if not REPO_ID.match(repo) or ".." in repo:
+    if not is_repo_id(repo):
         raise where.fail(f"weights.repo '{repo}' is not a Hub repository id (owner/name)")
     file = where.typed(raw["file"], str, "weights.file")
     if not file or file.startswith("/") or ".." in file.split("/"):
@@ -201,7 +191,7 @@ def _labels(raw: Any, where: _Where, base: Path) -> tuple[str, ...]:
 
 def _entry(name: str, raw: Any, file: Path) -> ModelEntry:
     where = _Where(file, f"models.{name}")
-    if not _NAME.match(name):
+    if not MODEL_NAME.match(name):
         raise where.fail("model names are lowercase kebab-case (family-size-dataset-fN[-tag])")
     raw = where.typed(raw, dict, "entry")
     where.keys(raw, _ENTRY_KEYS, _ENTRY_KEYS - {"config", "meta"})

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from ..errors import CheckpointError, UsageError
+from ..models.checkpoint import StateDict
 
 FORMAT = 2  # 2: the schedule's state is torch's SequentialLR/CosineAnnealingLR (1: LambdaLR)
 
@@ -100,7 +100,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     return state
 
 
-def state_digest(state_dict: dict[str, Tensor]) -> str:
+def state_digest(state_dict: StateDict) -> str:
     """sha256 over names, dtypes, shapes and bytes of a state dict: equal digests, equal weights."""
     digest = hashlib.sha256()
     for name in sorted(state_dict):

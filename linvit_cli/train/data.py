@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -33,13 +32,7 @@ from ..video.decode import Video
 from ..video.sampling import segment_indices
 from ..video.transforms import normalize, recipe_for, resize_frame
 from ..video.views import load_views
-
-
-class Failure(NamedTuple):
-    """A sample whose file could not be decoded: its index and the decoder's one-line reason."""
-
-    index: int
-    message: str
+from ..workers import Failure
 
 
 @dataclass
@@ -60,11 +53,6 @@ def collate(items: list[tuple[Tensor, int, int] | Failure]) -> Batch:
         return Batch(torch.empty(0), torch.empty(0, dtype=torch.long), torch.empty(0, dtype=torch.long), failures)
     return Batch(torch.stack([clip for clip, _, _ in good]), torch.tensor([label for _, label, _ in good]),
                  torch.tensor([index for _, _, index in good]), failures)
-
-
-def worker_init(_: int) -> None:
-    """One intra-op thread per worker: decode parallelism comes from the workers themselves."""
-    torch.set_num_threads(1)
 
 
 def train_indices(length: int, protocol: Protocol, rng: np.random.Generator) -> list[int]:

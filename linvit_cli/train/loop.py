@@ -29,10 +29,11 @@ from ..datasets import Dataset, DatasetInfo
 from ..distributed import DistContext, distributed
 from ..errors import LinvitError, UsageError
 from ..integrity import sha256_of
-from ..models import create_model, get_architecture
-from ..models.checkpoint import load_state_dict_strict, read_state_dict
+from ..models.architectures import create_model, load_weights
+from ..models.checkpoint import read_state_dict
 from ..output import console
 from ..registry.schema import Protocol
+from ..workers import Failure, worker_init
 from .checkpoint import (
     check_fingerprint,
     fingerprint,
@@ -42,7 +43,7 @@ from .checkpoint import (
     set_rng_state,
     state_digest,
 )
-from .data import Batch, CentreClips, Failure, TrainClips, collate, worker_init
+from .data import Batch, CentreClips, TrainClips, collate
 from .export import export
 from .recipe import Recipe, build_mixup, build_optimizer, training_loss
 
@@ -121,8 +122,7 @@ class _Run:
         torch.manual_seed(recipe.seed)  # the same initial weights in every process
         self.model = create_model(job.arch, **job.config, num_classes=len(job.labels))
         if job.init_weights is not None:
-            state = get_architecture(job.arch).checkpoint_filter(read_state_dict(job.init_weights), self.model, False)
-            load_state_dict_strict(self.model, state, job.init_weights)
+            load_weights(self.model, job.arch, read_state_dict(job.init_weights), job.init_weights)
         self.model.to(device)
         self.optimizer, self.scheduler = build_optimizer(self.model, recipe, self.steps)
         self.mixup = build_mixup(recipe, len(job.labels))

@@ -13,9 +13,10 @@ import re
 import torch
 from torch import Tensor, nn
 
+from ..checkpoint import StateDict
+
 log = logging.getLogger(__name__)
 
-StateDict = dict[str, Tensor]
 
 _RENAMES = (
     (r"^base_model\.temp_embed$", "temporal_embed"),

@@ -16,13 +16,13 @@ import re
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import nn
 
 from ...errors import CheckpointError
+from ..checkpoint import StateDict
 
 log = logging.getLogger(__name__)
 
-StateDict = dict[str, Tensor]
 
 # Wrappers the authors' training code strips before loading (DDP's `module.`, pre-training's encoders).
 _PREFIXES = ("module.", "backbone.", "encoder.")
