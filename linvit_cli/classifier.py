@@ -69,8 +69,8 @@ class Classifier:
         device: auto, cpu, cuda or cuda:N.
         dtype: float32, bfloat16 or float16 (autocast).
         views: (clips, crops) overriding the protocol's test views.
-        view_batch: views per forward pass; default 1 on a CPU (batching views is no faster there, and
-            VideoMamba-S is 35% slower per view at 4), 4 on a GPU.
+        view_batch: views per forward pass; default 1 on a CPU (batching views only costs time there:
+            benchmarks/FINDINGS.md), 4 on a GPU.
         top_k: labels per record.
         offline, cache_dir: Hub cache use for weights not yet downloaded.
     """

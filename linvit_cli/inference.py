@@ -36,8 +36,8 @@ def cpu_half_precision() -> frozenset[str]:
     """The half-precision dtypes this CPU multiplies natively: bfloat16 with AVX512-BF16 or AMX, float16
     with AVX512-FP16 or AMX-FP16 (what oneDNN reports it can use).
 
-    Without them torch's half-precision matrix products fall back to scalar code: bfloat16 measured 350x
-    slower than float32 on an AVX2-only EPYC, float16 likewise on an AVX512-BF16 one.
+    Without them torch's half-precision matrix products fall back to scalar code, far slower than float32
+    (benchmarks/FINDINGS.md).
     """
     def check(probe: Callable[[], bool] | None) -> bool:
         try:

@@ -29,8 +29,8 @@ from .video.windows import WindowFrames, Windows, layout
 
 PREFETCH_FRAMES = 8  # decoded frames queued ahead of the windows (at 720p, 1.4 MB each)
 # Views of at most this many values (lvit-demo: 3 x 8 x 32 x 32) run on one CPU thread: their operators are too
-# short to share out, and the other cores decode ahead meanwhile (lvit-demo's timeline: 15% faster on 2 cores;
-# its logits are the same bits on one thread as on two).
+# short to share out, and the other cores decode ahead meanwhile: faster, with the same logits to the bit
+# (benchmarks/FINDINGS.md).
 SMALL_VIEW_VALUES = 2**18
 
 

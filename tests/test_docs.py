@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 TEXT = {".py", ".toml", ".md", ".txt", ".cfg", ".yml", ".yaml", ".sh"}
 CITATION = re.compile(r"\bdocs/([\w.-]+\.md)(?:#([\w-]+))?")
+MEASURED = re.compile(r"\bbenchmarks/([\w.-]+\.md)\b")  # where a figure moved out of the code went
 LINK = re.compile(r"\]\(([\w.-]+\.md)(?:#([\w-]+))?\)")  # a docs page's link to another: [text](page.md#section)
 
 
@@ -42,6 +43,14 @@ def test_every_cited_docs_page_and_section_exists():
                  for page, section in CITATION.findall(path.read_text(encoding="utf-8", errors="replace"))]
     assert len({page for _, page, _ in citations}) >= 5  # the code does cite them: the pattern finds them
     assert _broken(citations) == []
+
+
+def test_every_benchmarks_page_the_package_cites_exists():
+    code = [path for path in _files() if path.is_relative_to(ROOT / "linvit_cli")]
+    cited = {(path, page) for path in code for page in MEASURED.findall(path.read_text(encoding="utf-8"))}
+    assert {page for _, page in cited} >= {"FINDINGS.md", "ablation.md"}
+    assert [f"{path.relative_to(ROOT)}: benchmarks/{page}" for path, page in cited
+            if not (ROOT / "benchmarks" / page).is_file()] == []
 
 
 def test_links_between_docs_pages_resolve():

@@ -16,7 +16,7 @@ app = typer.Typer(
     name="linvit",
     help="Classify videos with linear-complexity video Transformers.\n\n"
     "Environment: LINVIT_REGISTRY (extra weights.toml files), LINVIT_DEBUG=1 (tracebacks), and "
-    "huggingface_hub's HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE, HF_TOKEN, HF_ENDPOINT.",
+    "huggingface_hub's HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE, HF_TOKEN, HF_ENDPOINT, HF_HUB_ETAG_TIMEOUT.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -35,8 +35,7 @@ T = TypeVar("T")
 # keyframe, which for short clips costs more than decoding straight on (docs/pyav.md#decoding).
 SEEK_GAP_S = 2.0
 # With an index, seek when that skips at least this much decoding: below it, flushing the frame-threaded
-# decoder and decoding the keyframe cost about as much as decoding on (sweep in benchmarks/bench_decode.py,
-# dense clips on a 1080p GOP-30 video: 0 s and 0.1 s slower, 0.25 s to 1 s alike within the noise).
+# decoder and decoding the keyframe cost about as much as decoding on (benchmarks/FINDINGS.md).
 MIN_SKIP_S = 0.25
 _TIE_S = 1e-6  # two frames this close to equally far from a wanted time count as a tie: the earlier wins
 # A read fails when the decoder rejects more than this share of the packets it was given: beyond it the
@@ -120,13 +119,13 @@ class Video:
     """An open video file or stream: `info`, and `read` for the frames nearest to given times.
 
     Opening decodes the first frame: it carries the rotation and the start time, and proves the stream
-    decodes. Frame threading is on (about 5x on many cores, PyAV docs "Threading"); `threads` = 0 lets
-    FFmpeg use one thread per core, which DataLoader workers may want to lower. Every failure, at
-    opening or in mid-stream, is raised as a one-line `VideoDecodeError` naming the file, except damaged
-    packets, which are counted in `DecodedFrames.lost`. A stream (`is_stream`), or a file opened with
-    `seek=False`, is never sought: it is read front to back, every packet once, and reads must ask for
-    later and later times. `prefetch` > 0 decodes up to that many frames ahead in a thread of its own
-    (`Prefetch`), for a caller that does long work between reads (the timeline runs the model).
+    decodes. Frame threading is on (docs/pyav.md#decoding); `threads` = 0 lets FFmpeg use one thread per
+    core, which DataLoader workers may want to lower. Every failure, at opening or in mid-stream, is raised
+    as a one-line `VideoDecodeError` naming the file, except damaged packets, which are counted in
+    `DecodedFrames.lost`. A stream (`is_stream`), or a file opened with `seek=False`, is never sought: it is
+    read front to back, every packet once, and reads must ask for later and later times. `prefetch` > 0
+    decodes up to that many frames ahead in a thread of its own (`Prefetch`), for a caller that does long
+    work between reads (the timeline runs the model).
     """
 
     def __init__(self, path: str | Path, *, threads: int = 0, seek: bool = True, prefetch: int = 0) -> None:
