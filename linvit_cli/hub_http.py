@@ -10,8 +10,8 @@ HF_HUB_DOWNLOAD_TIMEOUT set timeouts), so `hub_session` gives it an HTTP client 
 `set_client_factory`, whose transport turns those two failures into `HubUnreachable`, an error its retry loop
 does not catch, and bounds a connection attempt that never completes by HF_HUB_ETAG_TIMEOUT (some calls,
 `model_info` among them, pass no timeout). The client is huggingface_hub's otherwise (the same event hooks,
-redirects and timeouts); outside a `hub_session` it raises what huggingface_hub expects, so other code of the
-same process keeps huggingface_hub's behaviour. Inside one, the retry warnings become one line each on stderr.
+redirects and timeouts), and outside a `hub_session` it behaves exactly as that one, so other code of the same
+process keeps huggingface_hub's behaviour. Inside one, the retry warnings become one line each on stderr.
 """
 
 from __future__ import annotations
@@ -42,13 +42,16 @@ class HubUnreachable(httpx2.TransportError):
 
 
 class _FailFast(httpx2.BaseTransport):
-    """huggingface_hub's transport, with unreachable endpoints reported as `HubUnreachable` in a `hub_session`."""
+    """huggingface_hub's transport; in a `hub_session`, unreachable endpoints are `HubUnreachable` and connection
+    attempts have a time limit."""
 
     def __init__(self, connect_timeout: float) -> None:
         self.inner = httpx2.HTTPTransport()
         self.connect_timeout = connect_timeout
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        if not _ACTIVE.get():
+            return self.inner.handle_request(request)
         timeout = dict(request.extensions.get("timeout") or {})
         if timeout.get("connect") is None:  # a call without a timeout would wait for a silent host for ever
             request.extensions["timeout"] = {**timeout, "connect": self.connect_timeout}
@@ -56,7 +59,7 @@ class _FailFast(httpx2.BaseTransport):
             return self.inner.handle_request(request)
         except httpx2.ConnectError as err:
             reason = _unreachable(err, request.url)
-            if reason is None or not _ACTIVE.get():
+            if reason is None:
                 raise
             raise HubUnreachable(reason, request=request) from err
 
