@@ -33,6 +33,7 @@ from .root import app
 
 if TYPE_CHECKING:
     from ..classifier import Classifier
+    from ..registry.schema import ModelEntry
 
 EXAMPLES = """Examples:
 
@@ -67,13 +68,13 @@ def classify_command(
     short: then its labels are of the part that decodes)."""
     one_output(as_json, as_jsonl)
     chosen_views = parse_views(views, fast)
-    reg, _ = checked_model(model, registry, views=chosen_views, weights=weights, top_k=top_k, view_batch=view_batch,
+    reg, entry = checked_model(model, registry, views=chosen_views, weights=weights, top_k=top_k, view_batch=view_batch,
                            offline=offline, cache_dir=cache_dir)
     arguments = paths_from_stdin() if inputs == ["-"] else inputs
     from ..classifier import expand_inputs, failure  # torch: once the options are known to be good
 
     items = list(expand_inputs(arguments))
-    classifier = build_classifier(model, weights=weights, registry=reg, device=device,
+    classifier = build_classifier(entry, model is None, weights=weights, registry=reg, device=device,
                                   dtype=dtype, views=chosen_views, view_batch=view_batch, top_k=top_k,
                                   offline=offline, cache_dir=cache_dir)
     if classifier.entry.caution and not (as_json or as_jsonl):  # in JSON, each record carries it
@@ -100,16 +101,17 @@ def classify_command(
     raise typer.Exit(1 if failed or cut else 0)
 
 
-def build_classifier(model: str | None, **options: Any) -> Classifier:
-    """The `Classifier` of a command; when the default model's weights are out of reach, the error says how
-    to work offline instead (a model is never switched silently)."""
+def build_classifier(entry: ModelEntry, default: bool, **options: Any) -> Classifier:
+    """The `Classifier` of a command's model (resolved once, by `checked_model`); when the default model's
+    weights are out of reach, the error says how to work offline instead (a model is never switched
+    silently)."""
     from ..classifier import Classifier
     from ..errors import HubError
 
     try:
-        return Classifier(model, **options)
+        return Classifier(entry, **options)
     except HubError as err:
-        if model is not None:
+        if not default:
             raise
         hint = "or classify offline now with the demo model in the package: --model lvit-demo"
         raise HubError(f"{err}; {hint}") from err

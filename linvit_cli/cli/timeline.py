@@ -80,14 +80,14 @@ def timeline_command(
     positive_seconds("stride", stride)
     if html is not None:
         check_output_file(html, "--html")
-    reg, _ = checked_model(model, registry, views=(1, crops), weights=weights, top_k=top_k, view_batch=view_batch,
+    reg, entry = checked_model(model, registry, views=(1, crops), weights=weights, top_k=top_k, view_batch=view_batch,
                            offline=offline, cache_dir=cache_dir)
     from ..errors import VideoDecodeError  # torch from here on, once the options are known to be good
     from ..output.tables import clock, count
     from ..timeline import Timeline
     from .classify import build_classifier
 
-    classifier = build_classifier(model, weights=weights, registry=reg, device=device,
+    classifier = build_classifier(entry, model is None, weights=weights, registry=reg, device=device,
                                   dtype=dtype, views=(1, crops), view_batch=view_batch, top_k=top_k,
                                   offline=offline, cache_dir=cache_dir)
     started = time.perf_counter()
