@@ -10,24 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from . import machine
+from .cache import cache_dir, read_json, write_json
 
-CACHE_ENV = "LINVIT_CACHE"
 _lock = threading.Lock()
-
-
-def cache_dir() -> Path:
-    """linvit's own cache folder: `LINVIT_CACHE`, else `$XDG_CACHE_HOME/linvit`, else `~/.cache/linvit`."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "linvit"
 
 
 def store_path() -> Path:
@@ -51,40 +42,16 @@ def measured(name: str, threads: int, measure: Callable[[], dict[str, Any]]) -> 
     """The stored result of `measure()` for choice `name` on this machine, measuring it if there is none.
 
     A store that cannot be read (damaged, another format) or written (read-only home) is no error: the
-    choice is measured again and kept for this process.
+    choice is measured again.
     """
     key = machine_key(threads)
     with _lock:
-        entries = _read()
+        entries = read_json(store_path())
         entry = entries.get(key, {})
         if name in entry:
             return entry[name]
         result = measure()
         entry = entries.setdefault(key, {"machine": _key_parts(threads)})
         entry[name] = result
-        _write(entries)
+        write_json(store_path(), entries)
         return result
-
-
-def stored() -> dict[str, Any]:
-    """Everything the store holds (for `linvit env`)."""
-    return _read()
-
-
-def _read() -> dict[str, Any]:
-    try:
-        data = json.loads(store_path().read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _write(entries: dict[str, Any]) -> None:
-    path = store_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        temporary.write_text(json.dumps(entries, indent=1, sort_keys=True))
-        temporary.replace(path)  # whole or not at all, whatever runs beside us
-    except OSError:
-        pass

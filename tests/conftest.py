@@ -32,7 +32,6 @@ def _isolated_state(tmp_path_factory, monkeypatch, linvit_cache):
     home = tmp_path_factory.mktemp("hf_home")
     monkeypatch.setenv("HF_HOME", str(home))
     monkeypatch.setenv("HF_HUB_CACHE", str(home / "hub"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))  # linvit's own cache
     monkeypatch.delenv("LINVIT_REGISTRY", raising=False)
     monkeypatch.delenv("LINVIT_DEBUG", raising=False)
 

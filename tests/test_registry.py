@@ -71,7 +71,7 @@ def test_models_lists_without_importing_torch_once_each_model_is_counted(tmp_pat
             "except SystemExit as done: assert not done.code\n"
             "print('torch' in sys.modules, file=sys.stderr)")
     runs = [subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120,
-                           env=os.environ.copy()) for _ in range(2)]
+                           env={**os.environ, "LINVIT_CACHE": str(tmp_path / "cache")}) for _ in range(2)]
     assert [run.stderr.split()[-1] for run in runs] == ["True", "False"], runs[1].stderr  # counted once, then kept
     first, second = (json.loads(run.stdout)["models"] for run in runs)
     assert first == second and {m["name"]: m["params"] for m in first}["lvit-k400"] == 52389520

@@ -83,7 +83,7 @@ def bidirectional_scan(u, delta_fwd, delta_bwd, delta_bias, decay_rates, selecti
     written.
 
     Each loop over the lanes reads or writes as few arrays as it can: with more, LLVM gives up proving
-    that they do not overlap and the loop stays scalar (measured: twice the time).
+    that they do not overlap and the loop stays scalar.
     """
     _, batch, length, channels = u.shape
     n = decay_rates.shape[1]

@@ -1,8 +1,8 @@
 """The residual add and the RMSNorm that follows it, in one numba pass per row (CPU inference, float32).
 
-PyTorch's CPU RMSNorm is several passes (square, mean, rsqrt, two products), about four times a fused
-LayerNorm; with the add before it, VideoMamba-S spends some 100 ms of a view there. Importing this
-module compiles the kernel (numba caches it on disk).
+PyTorch's CPU RMSNorm is several passes over the row (square, mean, rsqrt, two products), each through
+memory; here the add and the norm read the row once. Importing this module compiles the kernel (numba
+caches it on disk).
 """
 
 from __future__ import annotations

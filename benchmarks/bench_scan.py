@@ -1,0 +1,86 @@
+"""The numba scan kernel at several lane counts on this CPU: the measurement behind `mixer.LANES`.
+
+`kernels/numba/mixer.py` walks `LANES` channels per task, four vector registers' worth of the instruction set
+numba compiles for. This script compiles the same kernel at 16, 32 and 64 lanes (the module's source with
+another `LANES`, uncached), runs each on one layer of VideoMamba-S (one 16-frame view: 3,137 tokens, D = 768,
+N = 16, both directions) on one thread, in turns, and prints the best time of each, state updates per second,
+and what the compiled code holds: the widest vector registers it uses, vector instructions, and stack
+accesses (register spills). Run it held to each instruction set to see the rule hold on each:
+
+    python benchmarks/bench_scan.py
+    python benchmarks/bench_scan.py --isa avx2
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+import types
+from pathlib import Path
+
+import isa  # benchmarks/isa.py, beside this script
+import numba
+import numpy as np
+
+import linvit_cli.kernels.numba.mixer as installed
+
+TOKENS, CHANNELS, STATES, RANK = 3137, 768, 16, 24
+
+
+def compiled(lanes: int) -> types.ModuleType:
+    """The kernel module compiled afresh with `LANES = lanes` (relative imports made absolute, no disk cache)."""
+    source = Path(installed.__file__).read_text()
+    source = re.sub(r"^LANES = .*$", f"LANES = {lanes}", source, flags=re.M)
+    source = source.replace("from ...machine", "from linvit_cli.machine").replace(
+        "from .vector_math", "from linvit_cli.kernels.numba.vector_math").replace('"cache": True', '"cache": False')
+    module = types.ModuleType(f"scan_{lanes}")
+    exec(compile(source, f"<mixer with {lanes} lanes>", "exec"), module.__dict__)  # noqa: S102 - our own source
+    return module
+
+
+def code_facts(kernel) -> str:
+    """Widest registers, vector instructions and stack accesses in the kernel's machine code."""
+    assembly = "\n".join(kernel.inspect_asm().values())
+    instructions = re.findall(r"^\s+(v\w+)\s+([^\n]*)", assembly, re.M)
+    widest = next((w for w in ("zmm", "ymm", "xmm") if any(w in operands for _, operands in instructions)), "none")
+    spills = sum(("rsp" in operands or "rbp" in operands) for _, operands in instructions)
+    return f"{widest} registers, {len(instructions)} vector instructions, {spills} touching the stack"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5, help="timed runs of each lane count, in turns")
+    isa.add_option(parser)
+    args = parser.parse_args()
+    isa.hold(args.isa)
+    numba.set_num_threads(1)
+    print(isa.describe())
+    print(f"linvit's choice here: LANES = {installed.LANES}")
+    rng = np.random.default_rng(0)
+
+    def f(*shape: int) -> np.ndarray:
+        return rng.standard_normal(shape, dtype=np.float32)
+
+    inputs = (f(2, 1, TOKENS, CHANNELS), f(1, TOKENS, CHANNELS), f(1, TOKENS, CHANNELS), f(2, CHANNELS),
+              -np.abs(f(2, STATES, CHANNELS)), f(1, TOKENS, RANK + 2 * STATES), f(1, TOKENS, RANK + 2 * STATES),
+              RANK, f(2, CHANNELS), f(1, TOKENS, 2 * CHANNELS))
+    kernels = {lanes: compiled(lanes).bidirectional_scan for lanes in (16, 32, 64)}
+    outputs = {lanes: np.empty((1, TOKENS, CHANNELS), np.float32) for lanes in kernels}
+    best = dict.fromkeys(kernels, float("inf"))
+    for _ in range(args.rounds + 1):  # the first round compiles
+        for lanes, kernel in kernels.items():
+            start = time.thread_time()
+            kernel(*inputs, outputs[lanes])
+            best[lanes] = min(best[lanes], time.thread_time() - start)
+    updates = 2 * TOKENS * CHANNELS * STATES
+    print(f"one VideoMamba-S layer's scan (both directions), one thread, best of {args.rounds}:")
+    for lanes, seconds in best.items():
+        difference = np.abs(outputs[lanes] - outputs[64]).max() / np.abs(outputs[64]).max()
+        print(f"  {lanes:>2} lanes: {seconds * 1e3:6.1f} ms, {updates / seconds / 1e9:5.2f} G state updates/s, "
+              f"x{seconds / best[installed.LANES]:.2f} of linvit's choice; {code_facts(kernels[lanes])}; "
+              f"max difference {difference:.0e}")
+
+
+if __name__ == "__main__":
+    main()
