@@ -23,8 +23,9 @@ from pathlib import Path
 
 import torch
 
+from linvit_cli.classifier import Classifier
 from linvit_cli.cli.app import main
-from linvit_cli.inference import combine_views, predict_views, resolve_device
+from linvit_cli.inference import resolve_device
 from linvit_cli.models.architectures import create_model
 from linvit_cli.models.checkpoint import save_safetensors
 from linvit_cli.registry.load import load_registry
@@ -56,19 +57,13 @@ def prepare(cache: Path, args: argparse.Namespace) -> tuple[Path, Path]:
 
 
 def model_only(root: Path, registry: Path, device: torch.device) -> float:
-    """Seconds of forward passes over every video's views, decoded beforehand (after one warm-up video)."""
-    from linvit_cli.loading import load_model
-
-    entry = load_registry([registry]).get("bench")
-    model = load_model(entry, device=device)
-    views = [load_views(p, entry.protocol).views for p in sorted((root / "videos").iterdir())]
-    if device.type == "cuda":
-        views = [v.pin_memory() for v in views]
-    predict_views(model, views[0], device=device, autocast=None, view_batch=entry.protocol.num_views)
+    """Seconds of the prediction step eval runs (views of several videos per batch where the device batches)
+    over every video's views, decoded beforehand (after one warm-up video)."""
+    classifier = Classifier("bench", registry=load_registry([registry]), device=str(device))
+    views = [load_views(p, classifier.entry.protocol).views for p in sorted((root / "videos").iterdir())]
+    list(classifier.predict([(0, views[0])]))
     start = time.perf_counter()
-    for v in views:
-        combine_views(predict_views(model, v, device=device, autocast=None, view_batch=entry.protocol.num_views),
-                      entry.protocol.combine)
+    list(classifier.predict(enumerate(views)))
     return time.perf_counter() - start
 
 

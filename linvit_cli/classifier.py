@@ -6,23 +6,24 @@ The records are what `linvit classify --json` prints and what `classify()` retur
 from __future__ import annotations
 
 import glob
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import VideoDecodeError, at_least
-from .inference import combine_views, predict_views, resolve_autocast, resolve_device
+from .errors import at_least
+from .inference import resolve_autocast, resolve_device
+from .loader import Decoded, Unreadable, ahead, decode_views, decoder_threads, workers_for
 from .loading import load_model
+from .machine import decoding_workers
 from .names import is_hub_name
+from .predict import Predictor, default_view_batch, model_threads
 from .registry.load import Registry
-from .registry.schema import ModelEntry
+from .registry.schema import ModelEntry, Protocol
 from .resolve import resolve_model
 
 if TYPE_CHECKING:
-    from torch import Tensor
-
     from .video.decode import VideoInfo
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".ts",
@@ -69,8 +70,8 @@ class Classifier:
         device: auto, cpu, cuda or cuda:N.
         dtype: float32, bfloat16 or float16 (autocast).
         views: (clips, crops) overriding the protocol's test views.
-        view_batch: views per forward pass; default 1 on a CPU (batching views only costs time there:
-            benchmarks/FINDINGS.md), 4 on a GPU.
+        view_batch: views per forward pass, views of several videos in one; default `default_view_batch`
+            (1 on a CPU, where batching views is no faster: benchmarks/FINDINGS.md; a bounded batch on a GPU).
         top_k: labels per record.
         offline, cache_dir: Hub cache use for weights not yet downloaded.
     """
@@ -90,47 +91,62 @@ class Classifier:
         self.device = resolve_device(device)
         self.autocast = resolve_autocast(dtype, self.device)
         self.views = views or self.entry.protocol.views
-        self.view_batch = view_batch or (1 if self.device.type == "cpu" else 4)
+        protocol = self.entry.protocol
+        self.view_batch = view_batch or default_view_batch(self.device, protocol)
         self.top_k = min(top_k, self.entry.num_classes)
         self.model = load_model(self.entry, weights, device=self.device, offline=offline, cache_dir=cache_dir)
+        self.predict = Predictor(self.model, device=self.device, autocast=self.autocast, view_batch=self.view_batch,
+                                 combine=protocol.combine, labels=self.entry.labels, top_k=self.top_k,
+                                 threads=model_threads(self.device, protocol))
 
     def __call__(self, path: str | Path, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-        """The record of one file; an unreadable file gives a record with `ok: false` and the reason.
+        """The record of one file, decoded here; an unreadable file gives a record with `ok: false` and the reason.
 
         `progress(views done, views)` follows the model's passes over the video's views.
         """
-        from .video.views import load_views
+        return next(self.records([Input(str(path))], workers=0, progress=progress))
 
-        start = time.perf_counter()
-        try:
-            loaded = load_views(path, self.entry.protocol, self.views)
-        except VideoDecodeError as err:
-            return failure(str(path), str(err))
-        logits = predict_views(self.model, loaded.views, device=self.device, autocast=self.autocast,
-                               view_batch=self.view_batch, progress=progress)
-        probabilities = combine_views(logits, self.entry.protocol.combine)
-        protocol = self.entry.protocol
+    def records(self, inputs: Sequence[Input], *, workers: int = 0,
+                progress: Callable[[int, int], None] | None = None) -> Iterator[dict[str, Any]]:
+        """The records of `inputs`, in their order, as each is done; `workers` processes decode ahead."""
+        decode = partial(_decode_input, protocol=self.entry.protocol, views=self.views,
+                         threads=decoder_threads(workers))
+        loaded = ahead(inputs, decode, workers, yield_cpu=self.predict.busy_cpu)
+        items = (((item.path, got), got.views if isinstance(got, Decoded) else None)
+                 for item, got in zip(inputs, loaded, strict=True))
+        for prediction in self.predict(items, progress):
+            path, got = prediction.key
+            yield (failure(path, got.message) if isinstance(got, Unreadable) else
+                   self.record(path, got, prediction.top_k or [], prediction.seconds))
+
+    def record(self, path: str, decoded: Decoded, top_k: list[dict[str, Any]], model_seconds: float,
+               ) -> dict[str, Any]:
+        """A file's record: what it is, how it was sampled, the ranked labels, warnings and the seconds spent."""
         return {
-            "file": str(path),
+            "file": path,
             "ok": True,
             "error": None,
             "model": self.entry.name,
             "commit": self.commit,
             "caution": self.entry.caution,
-            "video": video_record(loaded.info),
-            "sampling": {"kind": protocol.sampling, "frames": protocol.frames, "views": list(self.views),
-                         "combine": protocol.combine},
-            "top_k": self.ranking(probabilities),
-            "warnings": list(loaded.warnings),
-            "complete": loaded.complete,  # False: cut short, classified from the part that decodes
-            "seconds": round(time.perf_counter() - start, 3),
+            "video": video_record(decoded.info),
+            "sampling": self.sampling(),
+            "top_k": top_k,
+            "warnings": list(decoded.warnings),
+            "complete": decoded.complete,  # False: cut short, classified from the part that decodes
+            "seconds": round(decoded.seconds + model_seconds, 3),
         }
 
-    def ranking(self, probabilities: Tensor) -> list[dict[str, Any]]:
-        """The `top_k` entries of a record: rank, class index, label and probability, most likely first."""
-        top = probabilities.topk(self.top_k)
-        return [{"rank": r + 1, "index": int(i), "label": self.entry.labels[i], "probability": float(p)}
-                for r, (p, i) in enumerate(zip(top.values.tolist(), top.indices.tolist(), strict=True))]
+    def sampling(self) -> dict[str, Any]:
+        """The `sampling` entry of a record: the protocol's frames and fusion, with the views used."""
+        protocol = self.entry.protocol
+        return {"kind": protocol.sampling, "frames": protocol.frames, "views": list(self.views),
+                "combine": protocol.combine}
+
+
+def _decode_input(item: Input, protocol: Protocol, views: tuple[int, int], threads: int) -> Decoded | Unreadable:
+    """An input's views, or the reason it gave none (an argument that matched no file, an unreadable file)."""
+    return Unreadable(item.error) if item.error else decode_views(item.path, protocol, views, threads)
 
 
 def video_record(info: VideoInfo) -> dict[str, Any]:
@@ -140,20 +156,22 @@ def video_record(info: VideoInfo) -> dict[str, Any]:
 
 
 def failure(path: str, error: str) -> dict[str, Any]:
+    """The record of an input that gave no result: the file (or argument) and why."""
     return {"file": path, "ok": False, "error": error}
 
 
-def classify(path_or_paths: str | Path | Sequence[str | Path], model: str | None = None, top_k: int = 5,
-             **options: Any) -> list[dict[str, Any]]:
+def classify(path_or_paths: str | Path | Sequence[str | Path], model: str | None = None, top_k: int = 5, *,
+             workers: int | None = None, **options: Any) -> list[dict[str, Any]]:
     """Classify one or more videos (files, folders, globs); returns the records `--json` prints.
 
-    Options are those of `Classifier` (weights, device, dtype, views, view_batch, registry, ...).
+    `workers` processes decode ahead of the model (default: as `linvit classify`, one per CPU; 0 decodes
+    here). Options are those of `Classifier` (weights, device, dtype, views, view_batch, registry, ...).
     A file that cannot be read gives a record with `ok: False` and `error`; the others still run.
     """
     paths = [path_or_paths] if isinstance(path_or_paths, (str, Path)) else list(path_or_paths)
     classifier = Classifier(model, top_k=top_k, **options)
-    return [failure(item.path, item.error) if item.error else classifier(item.path)
-            for item in expand_inputs(str(p) for p in paths)]
+    inputs = list(expand_inputs(str(p) for p in paths))
+    return list(classifier.records(inputs, workers=workers_for(decoding_workers(workers), len(inputs))))
 
 
 __all__ = ["Classifier", "classify", "expand_inputs", "video_record"]

@@ -1,4 +1,4 @@
-"""This process's place in a torchrun job, shared by `linvit train` and `linvit eval`.
+"""This process's place in a torchrun job, shared by `linvit train`, `eval`, `classify` and `timeline`.
 
 Without torchrun (no WORLD_SIZE, or 1) everything here is a no-op on one process; under torchrun the
 process group is NCCL on GPUs and gloo on CPUs, chosen from the device the command runs on.
@@ -7,15 +7,18 @@ process group is NCCL on GPUs and gloo on CPUs, chosen from the device the comma
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
 
+from .errors import LinvitError
 from .inference import resolve_device
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -53,6 +56,23 @@ class DistContext:
     def barrier(self) -> None:
         if self.active:
             dist.barrier()
+
+    def on_main(self, compute: Callable[[], T]) -> T:
+        """`compute()` run by process 0 alone, its value on every process; its `LinvitError` raised by all
+        (so that a usage error found by process 0 ends every process alike, none left waiting)."""
+        if not self.active:
+            return compute()
+        outcome: list[Any] = [None]
+        if self.main:
+            try:
+                outcome[0] = (compute(), None)
+            except LinvitError as err:
+                outcome[0] = (None, err)
+        dist.broadcast_object_list(outcome, src=0)
+        value, error = outcome[0]
+        if error is not None:
+            raise error
+        return value
 
 
 def distributed_rank() -> int:

@@ -77,3 +77,9 @@ def first_line(err: BaseException) -> str:
     """The first line of an exception's message (its type's name when the message is empty), for one-line errors."""
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
+
+
+class Interrupted(LinvitError):
+    """Ctrl-C: the command stopped where it was; what it had written is whole."""
+
+    exit_code = 130

@@ -1,4 +1,4 @@
-"""Running a model over a video's test views: device and precision, chunked views, view fusion."""
+"""Running a model: device and precision, CPU threads, and the fusion of a video's views."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from .errors import bad_value
 from .registry.schema import Combine
@@ -89,26 +89,6 @@ def intra_op_threads(count: int | None) -> Iterator[None]:
     finally:
         if count is not None:
             torch.set_num_threads(before)
-
-
-@torch.inference_mode()
-def predict_views(model: nn.Module, views: Tensor, *, device: torch.device, autocast: torch.dtype | None,
-                  view_batch: int, progress: Callable[[int, int], None] | None = None) -> Tensor:
-    """Logits (V, K) in float32 on the CPU for views (V, 3, T, H, W), `view_batch` views at a time.
-
-    Chunking bounds memory: a 4x3 test of a 16-frame clip would otherwise hold 12 clips of activations.
-    `progress(done, total)` is called before the first chunk and after each one.
-    """
-    out = []
-    for chunk in views.split(view_batch):
-        if progress:
-            progress(sum(len(o) for o in out), len(views))
-        chunk = chunk.to(device, non_blocking=True)
-        with torch.autocast(device.type, dtype=autocast or torch.float32, enabled=autocast is not None):
-            out.append(model(chunk).float().cpu())
-    if progress:
-        progress(len(views), len(views))
-    return torch.cat(out)
 
 
 def combine_views(logits: Tensor, how: Combine) -> Tensor:

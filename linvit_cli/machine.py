@@ -117,3 +117,18 @@ def numba_vector_lanes() -> int:
     if "avx" in enabled:  # AVX and AVX2: 256-bit registers
         return 8
     return 4  # SSE, NEON and other 128-bit vector units
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity, where the platform tells; else all)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def local_processes() -> int:
+    """This job's processes on this machine (torchrun's LOCAL_WORLD_SIZE; 1 without torchrun): they share its CPUs."""
+    return max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+
+
+def decoding_workers(workers: int | None) -> int:
+    """`workers`, or by default one decoding process per CPU of this process's share of the machine."""
+    return workers if workers is not None else max(1, available_cpus() // local_processes())

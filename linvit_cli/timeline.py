@@ -1,14 +1,16 @@
 """A timeline of labels over a long video or a stream: windows classified in one decoding pass.
 
 `Timeline` reads windows from `video.windows.Windows` (one pass, never sought, memory bounded by the
-window), puts each window's views through the `Classifier`'s model in batches of `view_batch` views
-(`predict_views`, `combine_views`: the numbers `classify` and `eval` give for the same frames), and yields
-one record per window as it is done; `Segments` merges adjacent windows with the same top label.
-`timeline()` is the Python API: the window records `linvit timeline --jsonl` prints.
+window), puts each window's views through the `Classifier`'s predictor (`predict.Predictor`: the step and
+the numbers of `classify` and `eval`, views of several windows in one batch), and yields one record per
+window as it is done; `Segments` merges adjacent windows with the same top label. `events` is one video's
+run as the command reports it (opened, windows, closed). `timeline()` is the Python API: the window records
+`linvit timeline --jsonl` prints.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,22 +18,17 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
-import torch
 
 from .classifier import Classifier, video_record
-from .errors import at_least, positive_seconds
-from .inference import combine_views, intra_op_threads, predict_views
+from .errors import VideoDecodeError, at_least, positive_seconds
 from .output.page import THUMBNAIL_WIDTH
 from .output.tables import clock
-from .video.decode import Video, check_losses, cut_short, lost_warning
+from .predict import Prediction, Predictor
+from .video.decode import Video, check_losses, cut_short, is_stream, lost_warning
 from .video.views import clip_views
 from .video.windows import WindowFrames, Windows, layout
 
 PREFETCH_FRAMES = 8  # decoded frames queued ahead of the windows (at 720p, 1.4 MB each)
-# Views of at most this many values (lvit-demo: 3 x 8 x 32 x 32) run on one CPU thread: their operators are too
-# short to share out, and the other cores decode ahead meanwhile: faster, with the same logits to the bit
-# (benchmarks/FINDINGS.md).
-SMALL_VIEW_VALUES = 2**18
 
 
 @dataclass(frozen=True)
@@ -72,9 +69,11 @@ class Timeline:
             self.video.close()
             raise
         self.warnings: list[str] = list(self.layout.warnings)
-        small = 3 * self.protocol.frames * self.protocol.crop**2 <= SMALL_VIEW_VALUES
-        self._model_threads = 1 if small and classifier.device.type == "cpu" else None
         self.truncated_at: float | None = None
+        # a stream's windows go to the model one at a time, so that its labels come as it plays
+        live = is_stream(source)
+        self.predict: Predictor = classifier.predict.batching(min(crops, classifier.view_batch)) if live else \
+            classifier.predict
 
     def __enter__(self) -> Timeline:
         return self
@@ -86,15 +85,15 @@ class Timeline:
     def __iter__(self) -> Iterator[WindowResult]:
         pictures = THUMBNAIL_WIDTH if self.thumbnails else 0  # a page's thumbnails, from the frames as decoded
         windows = Windows(self.video, self.protocol, self.layout, picture_width=pictures)
-        batch: list[WindowFrames] = []
-        for frames in windows:
-            if len(batch) * self.crops >= self.classifier.view_batch:
-                yield from self._classify(batch, [])
-                batch = []
-            batch.append(frames)  # the last batch waits for the end: its last window carries the end's warnings
+        views = ((window, clip_views(window.frames, self.protocol, self.crops)) for window in windows)
+        held: Prediction[WindowFrames] | None = None  # the last window waits for the end: it carries the end's warnings
+        for prediction in self.predict(views):
+            if held is not None:
+                yield self._result(held, [])
+            held = prediction
         ending = self._ended(windows)
-        if batch:
-            yield from self._classify(batch, ending)
+        if held is not None:
+            yield self._result(held, ending)
         check_losses(self.source, len(windows.lost), windows.packets)
 
     def _ended(self, windows: Windows) -> list[str]:
@@ -109,21 +108,12 @@ class Timeline:
         self.warnings += [*ending, *(f"in all: {w}" for w in lost_warning(windows.lost))]
         return ending
 
-    def _classify(self, batch: list[WindowFrames], ending: list[str]) -> Iterator[WindowResult]:
-        classifier, crops = self.classifier, self.crops
-        views = torch.cat([clip_views(w.frames, self.protocol, crops) for w in batch])
-        with intra_op_threads(self._model_threads):
-            logits = predict_views(classifier.model, views, device=classifier.device, autocast=classifier.autocast,
-                                   view_batch=classifier.view_batch)
-        for k, window in enumerate(batch):
-            probabilities = combine_views(logits[k * crops : (k + 1) * crops], self.protocol.combine)
-            last = k == len(batch) - 1
-            record = {"file": self.source, "model": classifier.entry.name, "commit": classifier.commit,
-                      "caution": classifier.entry.caution, "index": window.index,
-                      "start": round(window.start, 3), "end": round(window.end, 3),
-                      "top_k": classifier.ranking(probabilities),
-                      "warnings": [*window.warnings, *(ending if last else [])]}
-            yield WindowResult(record, window.picture, window.warnings)
+    def _result(self, prediction: Prediction[WindowFrames], ending: list[str]) -> WindowResult:
+        classifier, window = self.classifier, prediction.key
+        record = {"file": self.source, "model": classifier.entry.name, "commit": classifier.commit,
+                  "caution": classifier.entry.caution, "index": window.index, "start": round(window.start, 3),
+                  "end": round(window.end, 3), "top_k": prediction.top_k, "warnings": [*window.warnings, *ending]}
+        return WindowResult(record, window.picture, window.warnings)
 
     def settings(self) -> dict[str, Any]:
         """The `timeline` entry of the document: how the windows were laid out and sampled."""
@@ -184,16 +174,69 @@ class Segments:
         return closed
 
 
-def document(run: Timeline, windows: list[dict[str, Any]], segments: list[dict[str, Any]], *,
-             error: str | None, seconds: float) -> dict[str, Any]:
+def opening(run: Timeline) -> dict[str, Any]:
+    """The start of a video's document, known once it is open: the video, the model and the window layout."""
+    classifier = run.classifier
+    return {"file": run.source, "ok": True, "model": classifier.entry.name, "commit": classifier.commit,
+            "caution": classifier.entry.caution, "video": video_record(run.video.info), "timeline": run.settings(),
+            "warnings": list(run.warnings)}
+
+
+def document(opened: dict[str, Any], windows: list[dict[str, Any]], segments: list[dict[str, Any]], *,
+             ending: list[str], error: str | None, truncated: bool, seconds: float) -> dict[str, Any]:
     """What `linvit timeline --json` prints: the video, the layout, every window and the merged segments.
 
     `complete` is false when the run was interrupted, failed or the file was cut short (`error` says why).
     """
-    return {"file": run.source, "model": run.classifier.entry.name, "commit": run.classifier.commit,
-            "caution": run.classifier.entry.caution, "video": video_record(run.video.info),
-            "timeline": run.settings(), "windows": windows, "segments": segments, "warnings": run.warnings,
-            "complete": error is None and run.truncated_at is None, "error": error, "seconds": round(seconds, 3)}
+    return {**{key: value for key, value in opened.items() if key != "warnings"},
+            "windows": windows, "segments": segments, "warnings": [*opened["warnings"], *ending],
+            "complete": error is None and not truncated, "error": error, "seconds": round(seconds, 3)}
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A video is open: the start of its document (`opening`)."""
+
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A video is done: the warnings about its end, the error that stopped it, whether it was cut short."""
+
+    ending: list[str]
+    error: str | None
+    truncated: bool
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Unopened:
+    """A video that could not be opened, and why."""
+
+    file: str
+    error: str
+
+
+def events(source: str, classifier: Classifier, *, window: float | None = None, stride: float | None = None,
+           crops: int = 1, thumbnails: bool = False) -> Iterator[Opened | WindowResult | Closed | Unopened]:
+    """One video's timeline as the command reports it: `Opened`, a `WindowResult` per window, `Closed`;
+    or `Unopened`. A Ctrl-C propagates from wherever it comes (the video is closed on the way out)."""
+    started = time.perf_counter()
+    try:
+        run = Timeline(source, classifier, window=window, stride=stride, crops=crops, thumbnails=thumbnails)
+    except VideoDecodeError as err:
+        yield Unopened(source, str(err))
+        return
+    with run:
+        yield Opened(opening(run))
+        error = None
+        try:
+            yield from run
+        except VideoDecodeError as err:
+            error = str(err)
+        yield Closed(run.warnings[len(run.layout.warnings) :], error, run.truncated_at is not None,
+                     time.perf_counter() - started)
 
 
 def timeline(path_or_url: str | Path, model: str | None = None, window: float | None = None,
@@ -214,4 +257,5 @@ def timeline(path_or_url: str | Path, model: str | None = None, window: float | 
             yield result.record
 
 
-__all__ = ["Segment", "Segments", "Timeline", "WindowResult", "document", "timeline"]
+__all__ = ["Closed", "Opened", "Segment", "Segments", "Timeline", "Unopened", "WindowResult", "document", "events",
+           "opening", "timeline"]

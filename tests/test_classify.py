@@ -259,22 +259,24 @@ def test_native_bfloat16_detection_agrees_with_the_cpu_flags():
     assert ("bfloat16" in cpu_half_precision()) == bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
-def test_slow_views_show_a_transient_progress_line_on_a_terminal_only(run_cli, tiny_registry, clips,
-                                                                      monkeypatch):
+def test_progress_lines_videos_per_second_and_slow_views_on_a_terminal_only(run_cli, tiny_registry, clips,
+                                                                             monkeypatch):
     from rich.console import Console
 
-    from linvit_cli.output import console
+    from linvit_cli.output import console, progress
 
-    monkeypatch.setattr(console, "VIEWS_AFTER_S", 0.0)  # every video counts as slow
-    args = ("classify", clips["mp4"], "--model", "tiny-segment", "--registry", tiny_registry, "--jsonl")
-    piped = run_cli(*args)  # captured stderr is not a terminal: no progress at all
-    assert piped.code == 0 and piped.err == ""
+    monkeypatch.setattr(progress, "DETAIL_AFTER_S", 0.0)  # every video counts as slow
+    args = ("classify", clips["mp4"], clips["mkv"], "--model", "tiny-segment", "--registry", tiny_registry, "--jsonl",
+            "--workers", "0")
+    piped = run_cli(*args)  # captured stderr is not a terminal: no progress at all, only the closing line
+    assert piped.code == 0 and piped.err == "2 of 2 videos classified, 0 failed\n"
     terminal = io.StringIO()
-    monkeypatch.setattr(console, "stderr", Console(file=terminal, force_terminal=True, width=100))
+    monkeypatch.setattr(console, "stderr", Console(file=terminal, force_terminal=True, width=120))
     shown = run_cli(*args)
     assert shown.code == 0
-    assert "views" in terminal.getvalue() and "/6" in terminal.getvalue()
-    assert [json.loads(line)["ok"] for line in shown.out.splitlines()] == [True]  # stdout: the records only
+    drawn = terminal.getvalue()
+    assert "classifying" in drawn and "/2 videos" in drawn and "/6 views" in drawn
+    assert [json.loads(line)["ok"] for line in shown.out.splitlines()] == [True, True]  # stdout: the records only
 
 
 @pytest.mark.cuda

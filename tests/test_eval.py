@@ -152,7 +152,10 @@ def test_ssv2_counts_protocol_and_metrics_equal_a_recomputation(run_cli, registr
     assert set(report["timing"]) >= {"wall_s", "decode_s", "model_s", "videos_per_s"}
     for r in (r for r in lines if r["ok"]):
         assert len(r["top_k"]) == 5 and r["correct_top1"] == (r["top_k"][0]["index"] == r["label_index"])
-        assert [p["score"] for p in r["top_k"]] == sorted((p["score"] for p in r["top_k"]), reverse=True)
+        assert [p["probability"] for p in r["top_k"]] == sorted((p["probability"] for p in r["top_k"]), reverse=True)
+        assert [p["rank"] for p in r["top_k"]] == [1, 2, 3, 4, 5]  # the records of `linvit classify`
+        assert set(r["top_k"][0]) == {"rank", "index", "label", "probability"}
+    assert report["predictions_schema"] == 2  # the report says which form its lines have
     check_metrics(report, lines, labels_of(ssv2))
     assert "top-1" in result.out and "evaluated / unreadable" in result.out
 
@@ -335,3 +338,20 @@ def test_bad_input_is_one_clear_line(run_cli, registry, pristine, tmp_path, how,
     assert result.code == code, result.err
     assert len(errors) == 1 and __import__("re").search(message, errors[0]), result.err
     assert "Traceback" not in result.err and not (tmp_path / "out").exists()
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_eval_batches_views_of_several_videos_and_gives_the_cpu_report(run_cli, registry, ssv2, tmp_path):
+    cpu, gpu = tmp_path / "cpu", tmp_path / "gpu"
+    assert evaluate(run_cli, registry, ssv2, cpu, "--views", "1x3").code == 0
+    result = run_cli("eval", "--dataset", "ssv2", "--root", ssv2, "--model", "tiny", "--registry", registry, "--out",
+                     gpu, "--workers", "2", "--device", "cuda", "--views", "1x3")
+    assert result.code == 0, result.err
+    (report, lines), (expected, expected_lines) = outputs(gpu), outputs(cpu)
+    assert report["timing"]["device"].startswith("cuda")
+    assert report["metrics"]["top1"] == expected["metrics"]["top1"]
+    for a, b in zip(lines, expected_lines, strict=True):
+        assert [p["index"] for p in a.get("top_k", [])] == [p["index"] for p in b.get("top_k", [])]
+        assert [p["probability"] for p in a.get("top_k", [])] == pytest.approx(
+            [p["probability"] for p in b.get("top_k", [])], rel=1e-4, abs=1e-6)

@@ -302,3 +302,19 @@ def test_cuda_gives_the_cpu_timeline(media):
         assert [r["index"] for r in a["top_k"]] == [r["index"] for r in b["top_k"]]
         assert [r["probability"] for r in a["top_k"]] == pytest.approx([r["probability"] for r in b["top_k"]],
                                                                         abs=1e-4)
+
+
+def test_several_videos_each_get_their_timeline_in_order_and_out_holds_their_documents(run_cli, media, tmp_path):
+    videos = [media["six"], media["short"], media["cut"]]
+    result = run_cli("timeline", *videos, *DEMO, "--jsonl", "--out", tmp_path / "docs.jsonl")
+    assert result.code == 1  # the file cut short
+    alone = [run_cli("timeline", video, *DEMO, "--json") for video in videos]
+    documents = [json.loads(a.out) for a in alone]
+    assert lines(result.out) == [w for doc in documents for w in doc["windows"]]
+    written = lines((tmp_path / "docs.jsonl").read_text())
+    assert [{k: v for k, v in d.items() if k != "seconds"} for d in written] == [
+        {k: v for k, v in d.items() if k != "seconds"} for d in documents]
+    assert [d["complete"] for d in written] == [True, True, False] and all(d["ok"] for d in written)
+    assert "2 of 3 videos done, 1 not to the end; written to" in result.err
+    together = run_cli("timeline", *videos, *DEMO, "--json")
+    assert together.code == 2 and "--json takes one video and 3 were given" in together.err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import UsageError, at_least
+from ..machine import available_cpus, local_processes
 from ._paths import check_input_file
 
 if TYPE_CHECKING:
@@ -67,30 +67,51 @@ def command_line(ctx: typer.Context, *, public: bool = False, leave_out: tuple[s
     return shlex.join(words)
 
 
-DEFAULT_WORKERS = 4
-
-
-def default_workers(workers: int | None) -> int:
-    """--workers, or by default `DEFAULT_WORKERS` but no more than the CPUs this process may run on (PyTorch warns
-    about DataLoader workers beyond that, and they only compete for the same cores)."""
-    if workers is not None:
-        return workers
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return min(DEFAULT_WORKERS, cpus)
-
-
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
 DtypeOpt = Annotated[str, typer.Option("--dtype", help="float32, bfloat16 or float16 (autocast).")]
 ViewsOpt = Annotated[
     str | None, typer.Option("--views", help="Test views CLIPSxCROPS instead of the model's protocol, e.g. 4x3.")
 ]
 FastOpt = Annotated[bool, typer.Option("--fast", help="One view per video: the centre clip's centre crop (1x1).")]
+
+
+DEFAULT_WORKERS = 4
+
+
+def default_workers(workers: int | None) -> int:
+    """--workers of `train`, or by default `DEFAULT_WORKERS` but no more than the CPUs this process may run on
+    (PyTorch warns about DataLoader workers beyond that, and they only compete for the same cores)."""
+    if workers is not None:
+        return workers
+    return max(1, min(DEFAULT_WORKERS, available_cpus() // local_processes()))
+
+
 WorkersOpt = Annotated[
     int | None, typer.Option("--workers", help="DataLoader processes decoding videos (0: decode in this process; "
                              f"default: {DEFAULT_WORKERS}, or fewer where fewer CPUs are at hand).", show_default=False)
 ]
+DecodeWorkersOpt = Annotated[
+    int | None, typer.Option("--workers", help="Processes decoding videos ahead of the model (default: one per CPU, "
+                             "shared among torchrun's processes on a machine; 0: decode in this process).",
+                             show_default=False)
+]
 ViewBatchOpt = Annotated[
-    int | None, typer.Option("--view-batch", help="Views per forward pass (default: 1 on a CPU, 4 on a GPU).")
+    int | None, typer.Option("--view-batch", help="Views per forward pass, views of several videos in one (default: "
+                             "1 on a CPU; on a GPU up to 16 views of 16x224x224, more of smaller ones).",
+                             show_default=False)
+]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Also write one JSON line per result to FILE as each is done "
+                              "(refused if FILE exists, unless --resume).", metavar="FILE", show_default=False)
+]
+ResumeOpt = Annotated[
+    bool, typer.Option("--resume", help="Continue --out FILE: skip the inputs it already holds (same model and "
+                       "settings), repair a torn last line, append the rest.")
+]
+ShardOpt = Annotated[
+    str | None, typer.Option("--shard", help="Do only shard K of N (inputs K, K+N, K+2N, ...), for schedulers that "
+                             "start N processes themselves; each shard with its own --out.", metavar="K/N",
+                             show_default=False)
 ]
 TopKOpt = Annotated[int, typer.Option("--top-k", "-k", help="Labels to show per video (per window in a timeline).")]
 

@@ -14,22 +14,23 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import UsageError, at_least
+from ..machine import decoding_workers
 from ..names import HUB_PREFIX
 from ..output import console
 from ._options import (
     CacheDirOpt,
+    DecodeWorkersOpt,
     DeviceOpt,
     DtypeOpt,
     FastOpt,
     ModelOpt,
     OfflineOpt,
     RegistryOpt,
+    ViewBatchOpt,
     ViewsOpt,
     WeightsOpt,
-    WorkersOpt,
     checked_model,
     command_line,
-    default_workers,
     parse_views,
 )
 from ._paths import check_input_file, check_output_folder
@@ -67,11 +68,10 @@ def eval_command(
                                              "(default: eval-MODEL-DATASET).")] = None,
     views: ViewsOpt = None,
     fast: FastOpt = False,
-    workers: WorkersOpt = None,
+    workers: DecodeWorkersOpt = None,
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = "float32",
-    view_batch: Annotated[int | None, typer.Option("--view-batch", help="Views per forward pass "
-                                                   "(default: all views of a video on a GPU, 1 on a CPU).")] = None,
+    view_batch: ViewBatchOpt = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="Predictions stored per video (at least 5).")] = 5,
     limit: Annotated[int | None, typer.Option("--limit", help="Evaluate only the first N videos found "
                                               "(a quick check; --resume later completes the run).")] = None,
@@ -117,7 +117,7 @@ def eval_command(
         _info(f"model {entry.name} ({entry.arch}, {entry.num_classes} classes, weights "
               f"{weights or 'of the registry'}); protocol: {describe_protocol(protocol)}")
     job = EvalJob(model=entry, dataset=data, out=out, views=chosen_views, views_override=override,
-                  weights=weights, device=device, dtype=dtype, workers=default_workers(workers), view_batch=view_batch,
+                  weights=weights, device=device, dtype=dtype, workers=decoding_workers(workers), view_batch=view_batch,
                   top_k=top_k, limit=limit, resume=resume, offline=offline, cache_dir=cache_dir,
                   command=command_line(ctx))
     report = evaluate(job)

@@ -14,12 +14,12 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from ..datasets import Dataset, read_dataset_info
-from ..errors import LinvitError, UsageError
+from ..errors import UsageError
 from ..integrity import sha256_of
+from ..output import jsonl
 from ..registry.schema import HubWeights, ModelEntry, PackagedWeights, Protocol
 from .metrics import Scored, summarize
 
@@ -27,6 +27,9 @@ REPORT = "report.json"
 PREDICTIONS = "predictions.jsonl"
 PART_GLOB = "predictions.part*.jsonl"
 EXAMPLES = 5  # missing and unreadable files named in the report (all are in the JSONL or the dataset)
+# The form of the lines of predictions.jsonl, named in report.json: 1, top-k entries {index, label, score};
+# 2, the records of `linvit classify`: {rank, index, label, probability}.
+PREDICTIONS_SCHEMA = 2
 
 
 def part_path(out: Path, rank: int) -> Path:
@@ -76,51 +79,10 @@ def relative_name(dataset: Dataset, path: Path) -> str:
         return str(path)
 
 
-class PartWriter:
-    """Appends one JSON line per video to this process's part file, flushed at once.
-
-    A line torn by an interruption (no final newline) is cut off on opening, so appending goes on cleanly.
-    """
-
-    def __init__(self, path: Path) -> None:
-        if path.is_file():
-            data = path.read_bytes()
-            if data and not data.endswith(b"\n"):
-                with path.open("r+b") as fh:
-                    fh.truncate(data.rfind(b"\n") + 1)
-        self.fh = path.open("a", encoding="utf-8")
-
-    def write(self, record: dict[str, Any]) -> None:
-        self.fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self.fh.flush()
-
-    def __enter__(self) -> PartWriter:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
-        self.fh.close()
-
-
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """The records of one JSONL file; an unfinished last line (an interrupted write) is left out."""
-    lines = path.read_text(encoding="utf-8").split("\n")
-    records = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            if number == len(lines):  # no newline after it: torn
-                continue
-            raise LinvitError(f"{path}: line {number} is not a JSON record; remove the file to start over") from None
-    return records
-
-
 def done_records(out: Path) -> dict[str, dict[str, Any]]:
     """Every video already evaluated in `out` (merged file and parts of any earlier process count), by file."""
     files = [out / PREDICTIONS, *sorted(out.glob(PART_GLOB))]
-    return {record["file"]: record for path in files if path.is_file() for record in read_records(path)}
+    return {record["file"]: record for path in files if path.is_file() for record in jsonl.read_records(path)}
 
 
 def existing_run(out: Path) -> bool:

@@ -1,9 +1,11 @@
-"""The evaluation loop: videos decoded in DataLoader workers, views through the model in chunks, one JSON
-line per video as it is done; `--resume` skips what an earlier run did; torchrun splits the rest.
+"""The evaluation loop: videos decoded ahead in worker processes (`loader.ahead`), their views through the
+model in batches (`predict.Predictor`: views of several videos in one batch on a GPU), one JSON line per
+video as it is done; `--resume` skips what an earlier run did; torchrun splits the rest.
 
-Scores come from `predict_views` and `combine_views` on a `Classifier`'s model, so `linvit classify` and
-`linvit eval` give the same numbers for the same file. A file that fails to decode becomes a record with
-its error (counted as unreadable), never another video. Under torchrun each process takes every
+Predictions come from the `Classifier`'s predictor, the step `linvit classify` and `linvit timeline` use, so
+they give the same numbers for the same file, and the records' `top_k` entries are theirs (rank, index,
+label, probability). A file that fails to decode becomes a record with its error (counted as unreadable),
+never another video. Under torchrun each process takes every
 world-th remaining video (a strided shard: disjoint, nothing padded or evaluated twice), writes its own part
 file, and after the last video process 0 merges the parts and writes the report.
 """
@@ -11,27 +13,25 @@ file, and after the last video process 0 merges the parts and writes the report.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, TypeVar
 
 import torch
-from torch import Tensor
-from torch.utils.data import DataLoader
-from torch.utils.data import Dataset as TorchDataset
 
 from ..classifier import Classifier
-from ..datasets import Dataset, Sample
+from ..datasets import Dataset
 from ..distributed import DistContext, distributed
-from ..errors import VideoDecodeError
-from ..inference import combine_views, predict_views
-from ..output import console
-from ..registry.schema import ModelEntry, Protocol
-from ..video.views import load_views
-from ..workers import Failure, worker_init
+from ..loader import Decoded, Unreadable, ahead, decode_views, decoder_threads
+from ..machine import decoding_workers
+from ..output.jsonl import JsonLines
+from ..output.progress import Progress, counted, per_second
+from ..registry.schema import ModelEntry
 from . import report as rep
+
+T = TypeVar("T")
 
 TOP5 = 5  # predictions kept per video at least, so top-5 is always computable
 
@@ -48,8 +48,8 @@ class EvalJob:
     weights: Path | None = None
     device: str = "auto"
     dtype: str = "float32"
-    workers: int = 4
-    view_batch: int | None = None  # None: all views of a video in one pass on a GPU, one at a time on a CPU
+    workers: int | None = None  # None: `machine.decoding_workers`
+    view_batch: int | None = None  # None: `predict.default_view_batch`
     top_k: int = TOP5
     limit: int | None = None
     resume: bool = False
@@ -58,40 +58,11 @@ class EvalJob:
     command: str = ""
 
 
-class Decoded(NamedTuple):
-    """A decoded video's test views, with the decoder's warnings and the seconds the worker spent on it."""
-
-    index: int
-    views: Tensor
-    warnings: list[str]
-    seconds: float
-
-
-class TestViews(TorchDataset):
-    """The test views of chosen samples, or a `Failure`; `threads` caps FFmpeg per worker."""
-
-    def __init__(self, samples: Sequence[Sample], order: Sequence[int], protocol: Protocol,
-                 views: tuple[int, int], threads: int) -> None:
-        self.samples, self.order, self.protocol, self.views, self.threads = samples, order, protocol, views, threads
-
-    def __len__(self) -> int:
-        return len(self.order)
-
-    def __getitem__(self, position: int) -> Decoded | Failure:
-        index = self.order[position]
-        start = time.perf_counter()
-        try:
-            loaded = load_views(self.samples[index].path, self.protocol, self.views, threads=self.threads)
-        except VideoDecodeError as err:
-            return Failure(index, str(err))
-        return Decoded(index, loaded.views, loaded.warnings, time.perf_counter() - start)
-
-
 def fingerprint(job: EvalJob, classifier: Classifier) -> dict[str, Any]:
     """What makes two runs' predictions interchangeable: model and weights, data, protocol, precision."""
     entry = classifier.entry
     return {"model": entry.name, "arch": entry.arch, "config": dict(entry.config), "labels": list(entry.labels),
-            "weights": rep.weights_source(entry, job.weights),
+            "predictions_schema": rep.PREDICTIONS_SCHEMA, "weights": rep.weights_source(entry, job.weights),
             "protocol": rep.protocol_section(entry.protocol, classifier.views, None),
             "dtype": job.dtype, "top_k": classifier.top_k, "dataset": rep.dataset_fingerprint(job.dataset)}
 
@@ -100,10 +71,8 @@ def evaluate(job: EvalJob) -> dict[str, Any] | None:
     """Run `job`; process 0 returns the report (also in OUT/report.json), the others None."""
     clips, crops = job.views or job.model.protocol.views
     with distributed(job.device) as (ctx, device):
-        # a GPU takes all views of a video in one pass; a CPU, the Classifier's default, one at a time
-        view_batch = job.view_batch or (None if device.type == "cpu" else clips * crops)
         classifier = Classifier(job.model, weights=job.weights, device=str(device),
-                                dtype=job.dtype, views=(clips, crops), view_batch=view_batch,
+                                dtype=job.dtype, views=(clips, crops), view_batch=job.view_batch,
                                 top_k=max(job.top_k, TOP5), offline=job.offline, cache_dir=job.cache_dir)
         return _Run(job, classifier, ctx).run()
 
@@ -120,6 +89,7 @@ class _Run:
             "model": {"name": entry.name, "commit": classifier.commit, "arch": entry.arch, "dataset": entry.dataset,
                       "num_classes": entry.num_classes, "weights": rep.weights_source(entry, job.weights)},
             "protocol": rep.protocol_section(entry.protocol, classifier.views, job.views_override),
+            "predictions_schema": rep.PREDICTIONS_SCHEMA,
             "command": job.command,
             "fingerprint": fingerprint(job, classifier),
         }
@@ -149,52 +119,47 @@ class _Run:
     def loop(self, shard: list[int]) -> dict[str, float]:
         """Evaluate this process's shard into its part file; returns its seconds (wall, decode, model, waiting)."""
         job, classifier = self.job, self.classifier
-        workers = job.workers
-        data = TestViews(job.dataset.samples, shard, classifier.entry.protocol, classifier.views,
-                         threads=1 if workers else 0)
-        loader = DataLoader(data, batch_size=None, num_workers=workers, pin_memory=classifier.device.type == "cuda",
-                            worker_init_fn=worker_init if workers else None)
+        workers = self.workers
+        decode = partial(decode_views, protocol=classifier.entry.protocol, views=classifier.views,
+                         threads=decoder_threads(workers))
         seconds = {"wall": 0.0, "decode": 0.0, "model": 0.0, "waiting": 0.0, "videos": 0.0}
+        loaded = _timed(ahead([job.dataset.samples[i].path for i in shard], decode, workers,
+                              yield_cpu=classifier.predict.busy_cpu), seconds)
+        items = (((index, got), got.views if isinstance(got, Decoded) else None)
+                 for index, got in zip(shard, loaded, strict=True))
         started = time.perf_counter()
-        part = rep.part_path(job.out, self.ctx.rank)
-        with rep.PartWriter(part) as writer, _progress(len(shard), self.ctx) as advance:
-            ready = time.perf_counter()
-            for item in loader:
-                seconds["waiting"] += time.perf_counter() - ready
-                if isinstance(item, Failure):
-                    record = self.failure_record(item)
+        where = f" (process 0 of {self.ctx.world})" if self.ctx.active else ""
+        with JsonLines(rep.part_path(job.out, self.ctx.rank)) as writer, Progress(enabled=self.ctx.main) as lines:
+            line = lines.line("evaluating" + where, len(shard), count=counted("videos"), speed=per_second("videos"))
+            for prediction in classifier.predict(items):
+                index, got = prediction.key
+                if isinstance(got, Unreadable):
+                    record = {**self.base_record(index), "ok": False, "error": got.message}
                 else:
-                    seconds["decode"] += item.seconds
-                    tick = time.perf_counter()
-                    record = self.prediction_record(item)
-                    seconds["model"] += time.perf_counter() - tick
+                    seconds["decode"] += got.seconds
+                    seconds["model"] += prediction.seconds
+                    record = self.prediction_record(index, got, prediction.top_k or [])
                 writer.write(record)
                 seconds["videos"] += 1
-                advance(seconds["videos"] / (time.perf_counter() - started))
-                ready = time.perf_counter()
+                line.advance()
         seconds["wall"] = time.perf_counter() - started
         return seconds
+
+    @property
+    def workers(self) -> int:
+        return decoding_workers(self.job.workers)
 
     def base_record(self, index: int) -> dict[str, Any]:
         label = self.job.dataset.samples[index].label
         return {"file": self.names[index], "label": self.classifier.entry.labels[label], "label_index": label}
 
-    def failure_record(self, failure: Failure) -> dict[str, Any]:
-        return {**self.base_record(failure.index), "ok": False, "error": failure.message}
-
-    def prediction_record(self, item: Decoded) -> dict[str, Any]:
-        classifier = self.classifier
-        logits = predict_views(classifier.model, item.views, device=classifier.device, autocast=classifier.autocast,
-                               view_batch=classifier.view_batch)
-        top = combine_views(logits, classifier.entry.protocol.combine).topk(classifier.top_k)
-        record = self.base_record(item.index)
-        ranked = top.indices.tolist()
-        return {**record, "ok": True,
-                "top_k": [{"index": i, "label": classifier.entry.labels[i], "score": p}
-                          for i, p in zip(ranked, top.values.tolist(), strict=True)],
+    def prediction_record(self, index: int, decoded: Decoded, top_k: list[dict[str, Any]]) -> dict[str, Any]:
+        record = self.base_record(index)
+        ranked = [row["index"] for row in top_k]
+        return {**record, "ok": True, "top_k": top_k,
                 "correct_top1": ranked[0] == record["label_index"],
                 "correct_top5": record["label_index"] in ranked[:TOP5],
-                "warnings": item.warnings}
+                "warnings": decoded.warnings}
 
     def timing(self, timings: list[dict[str, float]], resumed: int) -> dict[str, Any]:
         """Where this run's time went, all processes together; decode seconds are worker seconds (they overlap)."""
@@ -203,18 +168,18 @@ class _Run:
         return {"wall_s": wall, "decode_s": sum(t["decode"] for t in timings),
                 "model_s": sum(t["model"] for t in timings), "waiting_for_data_s": sum(t["waiting"] for t in timings),
                 "videos": int(videos), "videos_per_s": videos / wall if wall > 0 else 0.0, "resumed_from": resumed,
-                "processes": self.ctx.world, "workers": self.job.workers, "device": str(self.classifier.device),
+                "processes": self.ctx.world, "workers": self.workers, "device": str(self.classifier.device),
                 "torch_threads": torch.get_num_threads()}
 
 
-@contextmanager
-def _progress(total: int, ctx: DistContext) -> Iterator[Callable[[float], None]]:
-    """A Rich bar with videos/s and ETA on process 0's terminal (its shard); yields `advance(rate)`."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    where = f" (process 0 of {ctx.world})" if ctx.active else ""
-    with Progress(TextColumn("evaluating" + where), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rate]:.1f} videos/s"), TimeRemainingColumn(), console=console.stderr,
-                  transient=True, disable=not (ctx.main and console.stderr.is_terminal)) as bar:
-        task = bar.add_task("eval", total=total, rate=0.0)
-        yield lambda rate: bar.update(task, advance=1, rate=rate)
+def _timed(items: Iterator[T], seconds: dict[str, float]) -> Iterator[T]:
+    """`items`, adding the time spent waiting for each to `seconds["waiting"]`."""
+    while True:
+        start = time.perf_counter()
+        try:
+            item = next(items)
+        except StopIteration:
+            return
+        finally:
+            seconds["waiting"] += time.perf_counter() - start
+        yield item

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
@@ -45,7 +46,9 @@ def write_page(path: Path, document: dict[str, Any], thumbnails: list[np.ndarray
     template = resources.files(__package__).joinpath("timeline.html").read_text(encoding="utf-8")
     page = template.replace("__TITLE__", html.escape(f"linvit timeline: {document['file']}")).replace(
         "__DATA__", inline)
-    path.write_text(page, encoding="utf-8")
+    partial = path.with_name(path.name + ".part")  # a reader, or a kill, never sees half a page
+    partial.write_text(page, encoding="utf-8")
+    os.replace(partial, path)
 
 
 def jpeg_data_uri(image: np.ndarray, max_width: int = THUMBNAIL_WIDTH) -> str:
