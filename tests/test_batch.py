@@ -69,13 +69,6 @@ def test_workers_decode_ahead_and_the_records_keep_input_order(run_cli, folder, 
         f"Error: {r['error']}" for r in plain if not r["ok"]]
 
 
-def test_views_the_protocol_cannot_sample_are_one_usage_error_not_one_per_worker(run_cli, folder):
-    result = run_cli("classify", folder, *DEMO, "--workers", "2", "--views", "4x1")  # segment sampling: 3 at most
-    assert result.code == 2
-    (line,) = result.err.strip().splitlines()
-    assert line.startswith("Error: segment sampling defines 3 clips at most")
-
-
 def test_out_is_checked_before_any_work(run_cli, folder, tmp_path):
     (tmp_path / "taken.jsonl").write_text("{}\n")
     for args, message in [(["--out", tmp_path / "no" / "labels.jsonl"], "does not exist"),
