@@ -12,7 +12,7 @@ from videos import make_video
 
 from linvit_cli.inference import combine_views, intra_op_threads
 from linvit_cli.loader import DECODE_NICE, Decoded, Unreadable, ahead, decode_views
-from linvit_cli.models import create_model
+from linvit_cli.models.architectures import create_model
 from linvit_cli.predict import Predictor, default_view_batch, ranking
 from linvit_cli.registry.load import load_registry
 
