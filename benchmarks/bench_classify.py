@@ -9,7 +9,9 @@ here: the Hub's weights are not needed to time it, and its figures say nothing a
 For each folder and model, in one process and with the same sampling and views:
 - decode alone: every file's test views through `loader.ahead` with the same workers, nothing else;
 - model alone: the prediction step over the first file's views, fed once per file (views decoded beforehand);
-- classify: the `linvit classify FOLDER --out FILE` command in this process, with --workers W and with 0.
+- classify: the `linvit classify FOLDER --out FILE` command in this process, with --workers W and with 0 (the
+  whole command, the model's loading and the workers' start included: give enough --files that these are small
+  against the run; a few files measure mostly them).
 Ratios: classify / decode alone (goal >= 0.85 for lvit-demo on the 10-s clips), classify / model alone (goal
 >= 0.95 for VideoMamba-S on a CPU), classify with workers / without (goal >= 1). `--rss` also measures the peak
 memory of `linvit classify` over 10 and over 1,000 inputs (the same clip listed again and again, through
