@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .errors import HubError, LinvitError, RegistryError, UsageError, first_line
+from .errors import HubError, LinvitError, RegistryError, UsageError, at_least, first_line
 from .hub import HUB_MODEL_HINTS, download, explain, not_cached, unreachable
 from .hub_http import hub_session
 from .names import HUB_PREFIX, HubRef, parse_hub_name
@@ -219,12 +219,14 @@ def _check_weights(snapshot: _Snapshot, sha256: str, limit: int) -> None:
 
 
 def list_hub_models(limit: int) -> list[dict[str, Any]]:
-    """Models on the Hub tagged `linvit` (the library of their card), most downloaded first."""
+    """At most `limit` models on the Hub tagged `linvit` (the library of their card), most downloaded first."""
+    at_least("limit", limit, 1)
     import httpx2
     from huggingface_hub import HfApi, constants
 
     if constants.is_offline_mode():
-        raise UsageError("--hub asks the Hub for its models, and HF_HUB_OFFLINE is set")
+        raise UsageError("listing the Hub's linvit models needs the network, and HF_HUB_OFFLINE is set",
+                         cli="--hub asks the Hub for its models, and HF_HUB_OFFLINE is set")
     try:
         with hub_session():
             models = list(HfApi(library_name="linvit", library_version=__version__).list_models(

@@ -28,10 +28,10 @@ def env_command(as_json: JsonOpt = False) -> None:
         console.stdout.print_json(json.dumps(report))
         return
     for section, values in report.items():
-        console.stdout.print(f"{section}:", markup=False, highlight=False)
+        console.result(f"{section}:")
         for key, value in values.items():
             shown = ", ".join(map(str, value)) if isinstance(value, list) else value
-            console.stdout.print(f"- {key}: {shown}", markup=False, highlight=False)
+            console.result(f"- {key}: {shown}")
 
 
 def collect() -> dict[str, dict[str, Any]]:

@@ -75,9 +75,6 @@ def models_command(
 
 
 def _hub_models(limit: int, as_json: bool) -> None:
-    from ..errors import at_least
-
-    at_least("limit", limit, 1)
     from ..hub_repo import list_hub_models
 
     rows = list_hub_models(limit)

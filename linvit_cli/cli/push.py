@@ -57,12 +57,9 @@ def push_command(
     folder = repo_folder(run, repo_id, report=report, license=license, datasets=dataset_ids or [])
     if dry_run is not None:
         folder.write(dry_run)
-        _info(f"wrote {', '.join(sorted([*folder.texts, 'model.safetensors']))} into {dry_run}; nothing uploaded")
+        files = ", ".join(sorted([*folder.texts, "model.safetensors"]))
+        console.info(f"wrote {files} into {dry_run}; nothing uploaded")
         return
     url = upload(folder, repo_id, private=private, message=message)
-    console.stdout.print(url, markup=False, highlight=False)
-    _info(f"pushed {folder.entry.name} to {repo_id}; run it with: linvit classify VIDEO --model hf://{repo_id}")
-
-
-def _info(message: str) -> None:
-    console.stderr.print(message, markup=False, highlight=False)
+    console.result(url)
+    console.info(f"pushed {folder.entry.name} to {repo_id}; run it with: linvit classify VIDEO --model hf://{repo_id}")

@@ -30,7 +30,7 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
-        console.stdout.print(f"linvit {__version__}", markup=False, highlight=False)
+        console.result(f"linvit {__version__}")
         raise typer.Exit(0)
 
 

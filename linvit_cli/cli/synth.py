@@ -61,9 +61,7 @@ def synth_command(
                                size=size, frames=frames, fps=fps, codec=codec, background=background, classes=names,
                                workers=workers, progress=lambda: bar.advance(task))
     labels = len((out_dir / "labels.txt").read_text().splitlines())
-    console.stderr.print(
+    console.info(
         f"wrote {len(annotations['train'])} train + {count(len(annotations['validation']), 'validation video')} "
         f"({count(labels, 'class', 'classes')}, {size}x{size}, {frames} frames at {fps} fps, {codec}, {background} "
-        "background) "
-        f"to {out_dir} "
-        f"in {time.perf_counter() - started:.1f} s", markup=False, highlight=False)
+        f"background) to {out_dir} in {time.perf_counter() - started:.1f} s")

@@ -60,20 +60,16 @@ def download_weights_command(
         weights = entry.weights
         if not isinstance(weights, HubWeights):
             kind = "packaged with linvit" if isinstance(weights, PackagedWeights) else "unpublished"
-            _summary(f"{entry.name}: skipped, weights {kind}")
+            console.result(f"{entry.name}: skipped, weights {kind}")
             continue
         try:
             path = fetch_weights(weights, name=entry.name, offline=offline, cache_dir=cache_dir, force=force)
         except HubError as err:
-            console.error(str(err))
-            _summary(f"{entry.name}: failed, {weights.file}")
+            console.error(err.cli_message())
+            console.result(f"{entry.name}: failed, {weights.file}")
             failed += 1
             continue
         check = "sha256 verified" if weights.sha256 else "sha256 not pinned"
-        _summary(f"{entry.name}: ok, {weights.file}, {decimal(path.stat().st_size)}, {check}, {path}")
+        console.result(f"{entry.name}: ok, {weights.file}, {decimal(path.stat().st_size)}, {check}, {path}")
     if failed:  # each failure has had its own error line
         raise typer.Exit(1)
-
-
-def _summary(line: str) -> None:
-    console.stdout.print(line, markup=False, highlight=False)

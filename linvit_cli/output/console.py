@@ -31,6 +31,16 @@ def warning(message: str) -> None:
     stderr.print(f"Warning: {' '.join(message.split())}", markup=False, highlight=False, style="yellow")
 
 
+def result(line: str) -> None:
+    """One line of results on stdout, as is (no markup, no highlighting)."""
+    stdout.print(line, markup=False, highlight=False)
+
+
+def info(message: str) -> None:
+    """What a command reports about its work (found, wrote, chose), on stderr: stdout keeps the results."""
+    stderr.print(message, markup=False, highlight=False)
+
+
 def json_line(record: dict[str, Any]) -> None:
     """One JSON line on stdout, flushed at once, and whole even when Ctrl-C comes while it is written."""
     text = json.dumps(record, ensure_ascii=False)

@@ -163,7 +163,8 @@ def select(names: Sequence[str] | None = None) -> tuple[MotionClass, ...]:
         raise UsageError(f"unknown synth class {', '.join(map(repr, unknown))}; "
                          f"choose from {', '.join(by_name)}")
     if len(set(names)) != len(names) or not names:
-        raise UsageError("--classes needs at least one class name and no repeats")
+        raise UsageError("classes needs at least one class name and no repeats",
+                         cli="--classes needs at least one class name and no repeats")
     return tuple(by_name[name] for name in names)
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from ..datasets import DATASET_INFO
-from ..errors import LinvitError, UsageError
+from ..errors import LinvitError, UsageError, at_least, bad_value
 from .classes import MotionClass, select
 from .render import BACKGROUNDS, Background, compose, render
 
@@ -120,25 +120,25 @@ def _check(splits: Mapping[str, int], seed: int, size: int, frames: int, fps: in
            background: str, workers: int) -> None:
     """Refuse settings that cannot make a usable benchmark, before any file is written."""
     if seed < 0:
-        raise UsageError(f"--seed {seed} must be zero or positive")
+        raise bad_value("seed", seed, "must be zero or positive")
     unknown = set(splits) - set(SPLITS)
     if unknown:
         raise UsageError(f"unknown split {', '.join(sorted(unknown))}; SSv2 has {', '.join(SPLITS)}")
     for split, count in splits.items():
         if not 0 <= count < MAX_PER_SPLIT:
-            raise UsageError(f"--{split} {count} is out of range; use 0 to {MAX_PER_SPLIT - 1} videos")
+            problem = f"is out of range; use 0 to {MAX_PER_SPLIT - 1} videos"
+            raise UsageError(f"splits[{split!r}]={count} {problem}", cli=f"--{split} {count} {problem}")
     if size < MIN_SIZE or size % 2:
-        raise UsageError(f"--size {size} cannot be drawn and encoded; use an even size >= {MIN_SIZE}")
+        raise bad_value("size", size, f"cannot be drawn and encoded; use an even size >= {MIN_SIZE}")
     if frames < MIN_FRAMES:
-        raise UsageError(f"--frames {frames} is too few to show every class; use at least {MIN_FRAMES}")
+        raise bad_value("frames", frames, f"too few to show every class; use at least {MIN_FRAMES}")
     if fps < 1:
-        raise UsageError(f"--fps {fps} must be a positive whole number")
+        raise bad_value("fps", fps, "must be a positive whole number")
     if codec not in _ENCODERS:
         raise UsageError(f"unknown codec {codec!r}; choose from {', '.join(_ENCODERS)}")
     if background not in BACKGROUNDS:
         raise UsageError(f"unknown background {background!r}; choose from {', '.join(BACKGROUNDS)}")
-    if workers < 1:
-        raise UsageError(f"--workers {workers} must be at least 1")
+    at_least("workers", workers, 1)
 
 
 def generate(
@@ -166,7 +166,9 @@ def generate(
     _check(splits, seed, size, frames, fps, codec, background, workers)
     encoder = _ENCODERS[codec][0]
     if encoder not in av.codecs_available:
-        raise LinvitError(f"this PyAV build has no {encoder} encoder (--codec {codec}); try the other codec")
+        missing = f"this PyAV build has no {encoder} encoder"
+        raise LinvitError(f"{missing} (codec={codec!r}); try the other codec",
+                          cli=f"{missing} (--codec {codec}); try the other codec")
     chosen = select(classes)
     videos = out_dir / "videos"
     videos.mkdir(parents=True, exist_ok=True)
