@@ -5,6 +5,8 @@ Public API (stable):
     classify(path_or_paths, model=None, top_k=5, ...) -> list of records (as `linvit classify --json`)
     timeline(path_or_url, model=None, window=None, stride=None, ...) -> window records as they are done
     load_registry(extra_files=None) -> Registry of weights.toml entries
+    train_model(TrainRequest(dataset=..., root=..., out=..., arch=... or model=..., ...)) -> TrainResult (as
+        `linvit train`: a run folder with checkpoint, log, weights and weights.toml)
 
 Attributes are imported on first use so that `linvit --help` starts without importing torch.
 """
@@ -20,6 +22,8 @@ _LAZY = {
     "load_model": ("linvit_cli.loading", "load_model"),
     "load_registry": ("linvit_cli.registry.load", "load_registry"),
     "timeline": ("linvit_cli.timeline", "timeline"),
+    "TrainRequest": ("linvit_cli.train.request", "TrainRequest"),
+    "train_model": ("linvit_cli.train.job", "train_model"),
 }
 
 if TYPE_CHECKING:
@@ -27,8 +31,10 @@ if TYPE_CHECKING:
     from .loading import load_model
     from .registry.load import load_registry
     from .timeline import timeline
+    from .train.job import train_model
+    from .train.request import TrainRequest
 
-__all__ = ["__version__", "classify", "load_model", "load_registry", "timeline"]
+__all__ = ["TrainRequest", "__version__", "classify", "load_model", "load_registry", "timeline", "train_model"]
 
 
 def __getattr__(name: str) -> Any:

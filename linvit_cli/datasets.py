@@ -117,8 +117,9 @@ def default_annotations(kind: DatasetKind, root: Path, split: Split) -> Path:
     """Where a split's annotation file is when none is given (SSv2 only: the others have no fixed name)."""
     if kind == "ssv2":
         return root / _SSV2_SPLIT_FILES[split]
-    raise UsageError(f"a {kind} dataset needs its annotation file: pass --annotations FILE "
-                     f"({'the official CSV' if kind == 'kinetics' else 'lines of `path label`'})")
+    needs = f"a {kind} dataset needs its annotation file"
+    which = "the official CSV" if kind == "kinetics" else "lines of `path label`"
+    raise UsageError(f"{needs}: give annotations=FILE ({which})", cli=f"{needs}: pass --annotations FILE ({which})")
 
 
 def dataset_labels(kind: DatasetKind, root: Path, annotations: Path, label_file: Path | None = None,
@@ -137,10 +138,12 @@ def dataset_labels(kind: DatasetKind, root: Path, annotations: Path, label_file:
     if kind == "list":
         names = [label for _, label, _ in _list_rows(annotations)]
         if any(name.isdigit() for name in names):
-            raise UsageError(f"{annotations} gives labels as indices but {root} has no {LABEL_FILE}: "
-                             "pass --labels FILE (one class name per line) to say which class each index is")
+            indices = f"{annotations} gives labels as indices but {root} has no {LABEL_FILE}: "
+            which = "FILE (one class name per line) to say which class each index is"
+            raise UsageError(f"{indices}give labels={which}", cli=f"{indices}pass --labels {which}")
         return tuple(sorted(set(names)))
-    raise UsageError(f"{root} has neither {SSV2_LABELS} nor {LABEL_FILE}; pass --labels FILE")
+    neither = f"{root} has neither {SSV2_LABELS} nor {LABEL_FILE}"
+    raise UsageError(f"{neither}; give labels=FILE", cli=f"{neither}; pass --labels FILE")
 
 
 def declared_labels(kind: DatasetKind, root: Path, label_file: Path | None = None) -> tuple[str, ...] | None:

@@ -1,7 +1,7 @@
 """What this machine's CPU is, and which instruction sets the libraries may use on it.
 
-Speed choices (the matrix-product backend, the numba kernels' vector lanes) and `linvit env` read these
-facts. An instruction set can be held lower than the CPU has, as `--isa` of the benchmarks does: ATen
+Speed choices (the matrix-product backend, the numba kernels' vector lanes, the decoding workers) and `linvit env`
+read these facts. An instruction set can be held lower than the CPU has, as `--isa` of the benchmarks does: ATen
 (`ATEN_CPU_CAPABILITY`), oneDNN (`ONEDNN_MAX_CPU_ISA`), MKL (`MKL_ENABLE_INSTRUCTIONS`) and numba
 (`NUMBA_CPU_FEATURES`) each have their own switch, and every choice made here sees the limit in effect.
 """
@@ -132,3 +132,15 @@ def local_processes() -> int:
 def decoding_workers(workers: int | None) -> int:
     """`workers`, or by default one decoding process per CPU of this process's share of the machine."""
     return workers if workers is not None else max(1, available_cpus() // local_processes())
+
+
+DEFAULT_WORKERS = 4
+
+
+def default_workers(workers: int | None) -> int:
+    """Training's DataLoader workers: `workers`, or by default `DEFAULT_WORKERS` but no more than this process's
+    share of the CPUs (PyTorch warns about DataLoader workers beyond that, and they only compete for the same
+    cores)."""
+    if workers is not None:
+        return workers
+    return max(1, min(DEFAULT_WORKERS, available_cpus() // local_processes()))

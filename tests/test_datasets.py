@@ -69,8 +69,9 @@ def test_malformed_json_gives_line_and_column(ssv2: Path) -> None:
 def test_missing_annotation_file(tmp_path: Path) -> None:
     with pytest.raises(AnnotationError, match="annotation file not found"):
         read_dataset("ssv2", tmp_path, CLASSES)
-    with pytest.raises(UsageError, match="--annotations"):
+    with pytest.raises(UsageError, match="annotations=FILE") as raised:  # the parameter; the command, its option
         read_dataset("kinetics", tmp_path, CLASSES)
+    assert "--annotations FILE" in raised.value.cli_message()
 
 
 KINETICS_CSV = """label,youtube_id,time_start,time_end,split
@@ -120,5 +121,6 @@ def test_plain_list_with_indices_and_names(tmp_path: Path) -> None:
 
 def test_plain_list_indices_need_a_label_file(tmp_path: Path) -> None:
     (tmp_path / "list.txt").write_text("a.mp4 0\n")
-    with pytest.raises(UsageError, match="--labels"):
+    with pytest.raises(UsageError, match="labels=FILE") as raised:
         read_dataset("list", tmp_path, ("dog",), annotations=tmp_path / "list.txt")
+    assert "--labels FILE" in raised.value.cli_message()

@@ -160,6 +160,40 @@ def test_usage_errors(run_cli, synth_root: Path, tmp_path: Path) -> None:
         assert not (tmp_path / "run" / "log.jsonl").exists()
 
 
+TINY_REQUEST = {"dataset": "ssv2", "arch": "lvit_tiny", "config": {"embed_dim": 32, "depth": 1, "num_heads": 2,
+                                                                     "head_hidden": 32},
+                "frames": 8, "size": 32, "batch_size": 8, "warmup_epochs": 0, "workers": 0}
+
+
+def test_the_library_trains_the_run_the_command_trains(run_cli, synth_root: Path, tmp_path: Path) -> None:
+    """`train_model(TrainRequest(...))` is `linvit train` without the command line: the same weights, to the bit."""
+    from linvit_cli import TrainRequest, train_model
+
+    result = train_model(TrainRequest(**TINY_REQUEST, root=synth_root, out=tmp_path / "lib", epochs=1, lr=0.1,
+                                      name="tiny-lib"))
+    assert result.registry == tmp_path / "lib" / "weights.toml" and result.val_top1 is None
+    entry = load_registry([result.registry]).get("tiny-lib")
+    assert (entry.arch, entry.protocol.frames, entry.protocol.crop, entry.num_classes) == ("lvit_tiny", 8, 32, 12)
+    assert len(records(tmp_path / "lib", "epoch")) == 1
+    assert train(run_cli, synth_root, tmp_path / "cli", "--epochs", "1", "--lr", "0.1").code == 0
+    a, b = (read_state_dict(tmp_path / run / "model.safetensors") for run in ("lib", "cli"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_library_names_its_parameters(synth_root: Path, tmp_path: Path) -> None:
+    from linvit_cli import TrainRequest, train_model
+    from linvit_cli.errors import UsageError
+
+    for changes, name in (({"model": "lvit-demo"}, "model"), ({"workers": -1}, "workers"),
+                          ({"optimizer": "rmsprop"}, "optimizer"), ({"epochs": 0}, "epochs"),
+                          ({"short_side_jitter": (28, 40)}, "short_side_jitter"), ({"name": "Not A Name"}, "name"),
+                          ({"accumulate": 3}, "accumulate")):
+        with pytest.raises(UsageError) as raised:
+            train_model(TrainRequest(**{**TINY_REQUEST, **changes}, root=synth_root, out=tmp_path / "run"))
+        assert name in str(raised.value) and "--" not in str(raised.value), str(raised.value)
+        assert not (tmp_path / "run" / "log.jsonl").exists()
+
+
 def test_adamw_clipping_and_jitter_train_and_are_recorded(run_cli, synth_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "adamw"
     result = train(run_cli, synth_root, out, "--epochs", "6", "--optimizer", "adamw", "--lr", "1e-2",

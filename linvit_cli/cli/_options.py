@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import UsageError, at_least
-from ..machine import available_cpus, local_processes
+from ..machine import DEFAULT_WORKERS
 from ._paths import check_input_file
 
 if TYPE_CHECKING:
@@ -73,17 +73,6 @@ ViewsOpt = Annotated[
     str | None, typer.Option("--views", help="Test views CLIPSxCROPS instead of the model's protocol, e.g. 4x3.")
 ]
 FastOpt = Annotated[bool, typer.Option("--fast", help="One view per video: the centre clip's centre crop (1x1).")]
-
-
-DEFAULT_WORKERS = 4
-
-
-def default_workers(workers: int | None) -> int:
-    """--workers of `train`, or by default `DEFAULT_WORKERS` but no more than the CPUs this process may run on
-    (PyTorch warns about DataLoader workers beyond that, and they only compete for the same cores)."""
-    if workers is not None:
-        return workers
-    return max(1, min(DEFAULT_WORKERS, available_cpus() // local_processes()))
 
 
 WorkersOpt = Annotated[

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -28,23 +27,8 @@ def convert_command(
 
     check_input_file(src, "SRC")
     check_output_file(dst, "DST")
-    reg = load_registry(registry)
-    reg.get(model)  # an unknown model is named before torch is imported
-    from ..loading import resolve_entry
-    from ..models.architectures import create_model, load_weights
-    from ..models.checkpoint import read_state_dict, save_safetensors
-    from ..registry.load import load_registry
+    entry = load_registry(registry).get(model)  # an unknown model is named before torch is imported
+    from ..convert import convert_checkpoint
 
-    arch_name, kwargs, entry = resolve_entry(model, reg)
-    source = read_state_dict(src)
-    # keep the checkpoint's precision: building in float32 first would round a float64 checkpoint
-    dtype = next((v.dtype for v in source.values() if v.is_floating_point()), None)
-    net = create_model(arch_name, **kwargs).to(dtype=dtype)
-    load_weights(net, arch_name, source, src, adapt)
-    state = net.state_dict()
-    metadata = {"linvit.model": model, "linvit.arch": arch_name, "linvit.config": json.dumps(kwargs),
-                "linvit.source": src.name}
-    save_safetensors(state, dst, metadata)
-    count = sum(p.numel() for p in net.parameters())
-    console.stderr.print(f"wrote {dst} ({len(state)} tensors, {count:,} parameters) for model {model}",
-                         markup=False, highlight=False)
+    done = convert_checkpoint(src, dst, entry, adapt=adapt)
+    console.info(f"wrote {done.path} ({done.tensors} tensors, {done.parameters:,} parameters) for model {model}")

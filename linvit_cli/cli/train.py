@@ -1,19 +1,19 @@
 """`linvit train`: train a registry model or an architecture config on an annotated video dataset.
 
-The command resolves the model, labels, protocol, datasets and recipe, reports what it found, and hands a
-`TrainJob` to `linvit_cli.train.loop.fit`. Under torchrun every process runs this command; only rank 0
-prints.
+The options become a `TrainRequest`; what needs no torch is checked first, then
+`linvit_cli.train.job.prepare_training` resolves it into a `TrainJob`, the command reports what it found, and
+`linvit_cli.train.loop.fit` runs it. Under torchrun every process runs this command; only rank 0 prints.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ..errors import UsageError, at_least
+from ..errors import UsageError
 from ..output import console
 from ._options import (
     CacheDirOpt,
@@ -23,7 +23,6 @@ from ._options import (
     WeightsOpt,
     WorkersOpt,
     command_line,
-    default_workers,
 )
 from ._paths import check_input_file, check_output_folder
 from .root import app
@@ -40,9 +39,6 @@ EXAMPLES = """Examples:
 
 Then: linvit classify --registry runs/tiny/weights.toml --model NAME VIDEO
 """
-
-_KIND_PROTOCOL = {"ssv2": "lvit-ssv2", "kinetics": "lvit-k400", "list": "lvit-ssv2"}  # protocols for --arch
-
 
 def parse_config(items: list[str]) -> dict[str, Any]:
     """`key=value` pairs; values read as TOML literals (true, 3, 0.5, [1, 2]), else as plain strings."""
@@ -116,98 +112,41 @@ def train_command(
 ) -> None:
     """Train a video classifier with the paper's recipe (SGD + Nesterov, warm-up + cosine, label smoothing,
     mixup, short-side jitter and random crops); runs on many GPUs or machines through torchrun."""
-    from ..datasets import KINDS
     from ..registry.load import load_registry
+    from ..train.request import TrainRequest
 
-    if (model is None) == (arch is None):
-        raise UsageError("name exactly one of --model NAME (a registry model) and --arch ARCH (a new model)")
-    if dataset not in KINDS:
-        raise UsageError(f"--dataset '{dataset}' is not one of {', '.join(KINDS)}")
-    at_least("workers", workers, 0)
+    request = TrainRequest(
+        dataset=dataset, root=root, out=out, model=model, arch=arch, config=parse_config(config or []),
+        annotations=annotations, val_annotations=val_annotations, labels=labels, epochs=epochs,
+        batch_size=batch_size, lr=lr, weight_decay=weight_decay, warmup_epochs=warmup_epochs,
+        label_smoothing=label_smoothing, mixup=mixup, accumulate=accumulate, optimizer=optimizer, clip_grad=clip_grad,
+        short_side_jitter=jitter, seed=seed, frames=frames, size=size, workers=workers, device=device, amp=amp,
+        resume=resume, skip_bad=skip_bad, name=name, log_every=log_every, stop_after=stop_after, weights=weights,
+        registry=load_registry(registry), offline=offline, cache_dir=cache_dir, command=command_line(ctx),
+        public_command=command_line(ctx, public=True, leave_out=("resume", "stop_after")))
+    request.check()
     for path, option in ((weights, "--weights"), (annotations, "--annotations"), (val_annotations,
                          "--val-annotations"), (labels, "--labels")):
         check_input_file(path, option)
     check_output_folder(out, "--out")
-    reg = load_registry(registry)
-    overrides = parse_config(config or [])
-    from ..datasets import dataset_labels, default_annotations, identify, read_dataset  # torch from here on
-    from ..distributed import distributed_rank
-    from ..models.architectures import get_architecture
-    from ..registry.load import load_registry
-    from ..resolve import resolve_model
-    from ..train.export import check_name, default_name
-    from ..train.loop import CHECKPOINT, TrainJob, fit
-    from ..train.recipe import default_recipe
+    from ..distributed import distributed_rank  # torch from here on
+    from ..train.job import prepare_training
+    from ..train.loop import fit
 
+    job = prepare_training(request)
     main = distributed_rank() == 0
-    if model is not None:
-        entry = resolve_model(model, reg, offline=offline, cache_dir=cache_dir)
-        arch_name, build, protocol = entry.arch, {**entry.config, **overrides}, entry.protocol
-        label_names = entry.labels
-    else:
-        arch_name, build = get_architecture(arch).name, overrides
-        protocol = reg.get(_KIND_PROTOCOL[dataset]).protocol
-    if "num_classes" in build:
-        raise UsageError("--config num_classes is derived from the labels; remove it")
-    protocol = replace(protocol, frames=frames or protocol.frames, crop=size or protocol.crop,
-                       short_side=size or protocol.short_side)
-    for key, value in (("num_frames", protocol.frames), ("img_size", protocol.crop)):
-        if key in build:
-            build[key] = value
-    train_file = annotations or default_annotations(dataset, root, "train")
-    if model is None:
-        label_names = dataset_labels(dataset, root, train_file, labels)
-    data = identify(dataset, root, label_names, {frozenset(e.labels): e.dataset for e in reg})
-    train_set = read_dataset(dataset, root, label_names, annotations=train_file, label_file=labels)
-    val_set = None if val_annotations is None else read_dataset(
-        dataset, root, label_names, annotations=val_annotations, split="validation", label_file=labels)
-    recipe = default_recipe(dataset, protocol.crop).with_overrides(
-        epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, warmup_epochs=warmup_epochs,
-        label_smoothing=label_smoothing, mixup=mixup, accumulate=accumulate, optimizer=optimizer,
-        clip_grad=clip_grad, short_side_jitter=jitter, seed=seed)
-    recipe.check()
-    if recipe.short_side_jitter[0] < protocol.crop:
-        raise UsageError(f"--jitter {' '.join(map(str, recipe.short_side_jitter))} goes below the "
-                         f"{protocol.crop}-pixel crop; use MIN >= {protocol.crop}")
-
-    name = name or default_name(model or arch_name, dataset, protocol.frames)
-    check_name(name)
-    if name in reg.entries:
-        raise UsageError(f"--name '{name}' is already a registry model ({reg.entries[name].source}); "
-                         "choose another --name")
-    out.mkdir(parents=True, exist_ok=True)
-    checkpoint = out / CHECKPOINT
-    resume_path = None
-    if resume == "auto":
-        resume_path = checkpoint if checkpoint.is_file() else None
-    elif resume is not None:
-        resume_path = Path(resume)
-    elif checkpoint.is_file():
-        raise UsageError(f"{out} already holds a training run ({CHECKPOINT}); pass --resume auto to continue it "
-                         "or choose another --out")
-
     if main:
-        for split in (train_set, val_set):
+        for split in (job.train, job.val):
             if split is not None:
-                (console.warning if split.missing else _info)(split.summary())
-        _info(f"model {model or arch_name} ({arch_name}, {len(label_names)} classes) -> {name}; "
-              f"config {build or '{}'}; clips {protocol.frames} frames x {protocol.crop}px, {protocol.sampling} "
-              "sampling")
-        _info("recipe: " + ", ".join(f"{k}={v}" for k, v in asdict(recipe).items()))
-    if not train_set.samples:
-        raise UsageError(f"no training video found under {root} ({train_set.summary()})")
-    job = TrainJob(arch=arch_name, config=build, labels=tuple(label_names), protocol=protocol, train=train_set,
-                   recipe=recipe, out=out, name=name, data=data, val=val_set, init_weights=weights,
-                   workers=default_workers(workers), device=device, amp=amp, resume=resume_path, skip_bad=skip_bad,
-                   log_every=log_every, stop_after=stop_after, command=command_line(ctx),
-                   public_command=command_line(ctx, public=True, leave_out=("resume", "stop_after")))
+                (console.warning if split.missing else console.info)(split.summary())
+        protocol = job.protocol
+        console.info(f"model {model or job.arch} ({job.arch}, {len(job.labels)} classes) -> {job.name}; config "
+                     f"{job.config or '{}'}; clips {protocol.frames} frames x {protocol.crop}px, {protocol.sampling} "
+                     "sampling")
+        console.info("recipe: " + ", ".join(f"{k}={v}" for k, v in asdict(job.recipe).items()))
     result = fit(job)
     if main and result.registry is not None:
         top1 = "" if result.val_top1 is None else f", validation top-1 {result.val_top1:.2%}"
-        _info(f"wrote {result.weights} and {result.registry}{top1}; use it with "
-              f"--registry {result.registry} --model {name}")
+        console.info(f"wrote {result.weights} and {result.registry}{top1}; use it with "
+                     f"--registry {result.registry} --model {job.name}")
     raise typer.Exit(0)
-
-
-def _info(message: str) -> None:
-    console.stderr.print(message, markup=False, highlight=False)

@@ -46,8 +46,9 @@ def check_fingerprint(saved: dict[str, str], current: dict[str, str], path: Path
         else:
             differences.append(f"{part} differs")
     if differences:
-        raise UsageError(f"refusing to resume from {path}: it was made for another run ({'; '.join(differences[:4])}"
-                         f"{'; ...' if len(differences) > 4 else ''}); use the same options or another --out")
+        refused = (f"refusing to resume from {path}: it was made for another run ({'; '.join(differences[:4])}"
+                   f"{'; ...' if len(differences) > 4 else ''}); use the same")
+        raise UsageError(refused + " parameters or another out", cli=refused + " options or another --out")
 
 
 def rng_state() -> dict[str, Any]:

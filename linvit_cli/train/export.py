@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import bad_value
 from ..integrity import sha256_of
 from ..models.checkpoint import StateDict, save_safetensors
 from ..names import MODEL_NAME
@@ -29,7 +29,8 @@ def default_name(base: str, dataset: str, frames: int) -> str:
 
 def check_name(name: str) -> None:
     if not MODEL_NAME.match(name):
-        raise UsageError(f"--name '{name}' is not a registry name: use lowercase kebab-case such as lvit-tiny-synth-f8")
+        raise bad_value("name", name, "is not a registry name; use lowercase kebab-case such as lvit-tiny-synth-f8",
+                        shown=repr(name))
 
 
 def export(out: Path, *, name: str, arch: str, dataset: str, config: Mapping[str, Any], labels: tuple[str, ...],

@@ -27,7 +27,7 @@ from torchvision import tv_tensors
 
 from ..datasets import Dataset, DatasetInfo
 from ..distributed import DistContext, distributed
-from ..errors import LinvitError, UsageError
+from ..errors import LinvitError, UsageError, bad_value
 from ..integrity import sha256_of
 from ..models.architectures import create_model, load_weights
 from ..models.checkpoint import read_state_dict
@@ -53,7 +53,7 @@ _NAMED_FAILURES = 3  # files named in a decode-failure message
 
 
 class TrainingDataError(LinvitError):
-    """Files failed to decode during training or validation and --skip-bad was not given."""
+    """Files failed to decode during training or validation and skip_bad was not asked for."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,9 @@ class _Run:
         recipe = job.recipe
         per_step = ctx.world * recipe.accumulate
         if recipe.batch_size % per_step:
-            raise UsageError(f"--batch-size {recipe.batch_size} does not split into {ctx.world} process(es) x "
+            size, parts = recipe.batch_size, f"{ctx.world} process(es) x"
+            raise UsageError(f"batch_size={size} does not split into {parts} accumulate={recipe.accumulate}; use a "
+                             f"multiple of {per_step}", cli=f"--batch-size {size} does not split into {parts} "
                              f"--accumulate {recipe.accumulate}; use a multiple of {per_step}")
         self.micro = recipe.batch_size // per_step
         train_set = TrainClips(job.train.samples, job.protocol, jitter=recipe.short_side_jitter, flip=recipe.flip,
@@ -113,8 +115,8 @@ class _Run:
                                           seed=recipe.seed, drop_last=True)
         self.steps = len(self.sampler) // self.micro // recipe.accumulate  # optimiser steps per epoch
         if self.steps < 1:
-            raise UsageError(f"{job.train.found} training videos make no full step of --batch-size "
-                             f"{recipe.batch_size}; lower --batch-size")
+            raise bad_value("batch_size", recipe.batch_size, f"{job.train.found} training videos make no full step "
+                            "of this many clips; lower it")
         self.amp_dtype = None
         if job.amp and device.type == "cuda":
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -144,7 +146,7 @@ class _Run:
 
     def say(self, message: str) -> None:
         if self.ctx.main:
-            console.stderr.print(message, markup=False, highlight=False)
+            console.info(message)
 
     def loader(self, dataset: torch.utils.data.Dataset, batch_size: int, sampler: Any = None) -> DataLoader:
         workers = self.job.workers
@@ -158,7 +160,7 @@ class _Run:
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     def stop_on_failures(self, failures: list[Failure], where: str) -> None:
-        """Without --skip-bad, any failure in any process stops every process with the files named."""
+        """Without skip_bad, any failure in any process stops every process with the files named."""
         if self.job.skip_bad:
             return
         bad = self.ctx.sum([float(len(failures))], self.device)[0]
@@ -166,9 +168,10 @@ class _Run:
             messages = [m for part in self.ctx.gather([f.message for f in failures]) for m in part]
             self.log({"event": "error", "epoch": self.epoch, "where": where, "bad_files": int(bad),
                       "bad_examples": messages[:_NAMED_FAILURES]})
-            raise TrainingDataError(
-                f"{int(bad)} file(s) failed to decode during {where} (epoch {self.epoch + 1}): "
-                f"{' | '.join(messages[:_NAMED_FAILURES])}; fix or remove them, or pass --skip-bad to leave them out")
+            failed = (f"{int(bad)} file(s) failed to decode during {where} (epoch {self.epoch + 1}): "
+                      f"{' | '.join(messages[:_NAMED_FAILURES])}; fix or remove them, or pass ")
+            raise TrainingDataError(failed + "skip_bad=True to leave them out",
+                                    cli=failed + "--skip-bad to leave them out")
 
     # -- resume / checkpoint --------------------------------------------------------------------------
     def resume(self, path: Path) -> None:
@@ -227,12 +230,14 @@ class _Run:
                                 loss=0.0, acc=0.0, speed=0.0)
             while self.epoch < job.recipe.epochs:
                 if job.stop_after is not None and self.epoch >= job.stop_after:
-                    self.say(f"stopped after epoch {self.epoch} as asked; continue with --resume auto")
+                    self.say(f"stopped after epoch {self.epoch} as asked; continue with --resume auto "
+                             "(resume='auto')")
                     return TrainResult(None, None, top1, stats["loss"])
                 stats = self.train_epoch(bar, task)
                 if not np.isfinite(stats["loss"]):
-                    raise LinvitError(f"the training loss became {stats['loss']} in epoch {self.epoch + 1}; "
-                                      "lower --lr (or raise --warmup-epochs)")
+                    diverged = f"the training loss became {stats['loss']} in epoch {self.epoch + 1}; lower "
+                    raise LinvitError(diverged + "lr (or raise warmup_epochs)",
+                                      cli=diverged + "--lr (or raise --warmup-epochs)")
                 top1, val_bad = self.validate() if job.val is not None else (None, 0)
                 self.epoch += 1
                 self.save()

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, LRScheduler, SequentialLR
 from torchvision.transforms import v2
 
-from ..errors import UsageError
+from ..errors import UsageError, at_least, bad_value
 
 
 @dataclass(frozen=True)
@@ -73,21 +73,26 @@ class Recipe:
         return replace(self, **changes)
 
     def check(self) -> None:
-        """Refuse settings that cannot train, naming the option."""
+        """Refuse settings that cannot train, naming the parameter."""
         for name in ("epochs", "batch_size", "accumulate"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
-        if self.lr <= 0 or self.weight_decay < 0 or self.warmup_epochs < 0 or self.mixup < 0:
-            raise UsageError("--lr must be positive; --weight-decay, --warmup-epochs and --mixup not negative")
+            at_least(name, getattr(self, name), 1)
+        if not self.lr > 0:
+            raise bad_value("lr", self.lr, "must be positive", shown=f"{self.lr:g}")
+        for name in ("weight_decay", "warmup_epochs", "mixup"):
+            if getattr(self, name) < 0:
+                raise bad_value(name, getattr(self, name), "must not be negative", shown=f"{getattr(self, name):g}")
         if not 0 <= self.label_smoothing < 1:
-            raise UsageError(f"--label-smoothing must be in [0, 1), not {self.label_smoothing}")
+            raise bad_value("label_smoothing", self.label_smoothing, "must be in [0, 1)",
+                            shown=f"{self.label_smoothing:g}")
         if self.optimizer not in OPTIMIZERS:
-            raise UsageError(f"--optimizer '{self.optimizer}' is not one of {', '.join(OPTIMIZERS)}")
-        if self.clip_grad is not None and self.clip_grad <= 0:
-            raise UsageError(f"--clip-grad must be positive, not {self.clip_grad}")
+            raise bad_value("optimizer", self.optimizer, f"is not one of {', '.join(OPTIMIZERS)}",
+                            shown=repr(self.optimizer))
+        if self.clip_grad is not None and not self.clip_grad > 0:
+            raise bad_value("clip_grad", self.clip_grad, "must be positive", shown=f"{self.clip_grad:g}")
         low, high = self.short_side_jitter
         if not 0 < low <= high:
-            raise UsageError(f"--jitter {low} {high} must be two sizes with MIN <= MAX")
+            problem = "must be two sizes MIN MAX with 0 < MIN <= MAX"
+            raise UsageError(f"short_side_jitter=({low}, {high}): {problem}", cli=f"--jitter {low} {high}: {problem}")
 
 
 OPTIMIZERS = ("sgd", "adamw")
