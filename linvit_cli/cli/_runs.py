@@ -175,7 +175,7 @@ class Run:
             if self.out is not None:
                 summary += f"; {self.resumed} already in {self.out.path}" if self.resumed else ""
                 summary += f"; written to {self.out.path}"
-            console.stderr.print(summary, markup=False, highlight=False)
+            console.info(summary)
         if self.interrupted:
             raise Interrupted(stopped)
         return 1 if failed else 0

@@ -108,13 +108,13 @@ def eval_command(
         if expected and entry.dataset in BENCHMARKS and entry.dataset != expected:
             console.warning(f"model {entry.name} was trained on {entry.dataset}, not {expected}; "
                             "its labels match this dataset's by name, but the numbers are not that benchmark's")
-        (console.warning if data.missing else _info)(data.summary())
+        (console.warning if data.missing else console.info)(data.summary())
     if not data.samples:
         raise UsageError(f"none of the {data.listed} videos listed in {data.annotations} is under {root} "
                          f"(first expected: {data.missing[0] if data.missing else 'none listed'})")
     protocol = protocol_section(entry.protocol, chosen_views or entry.protocol.views, override)
     if main:
-        _info(f"model {entry.name} ({entry.arch}, {entry.num_classes} classes, weights "
+        console.info(f"model {entry.name} ({entry.arch}, {entry.num_classes} classes, weights "
               f"{weights or 'of the registry'}); protocol: {describe_protocol(protocol)}")
     job = EvalJob(model=entry, dataset=data, out=out, views=chosen_views, views_override=override,
                   weights=weights, device=device, dtype=dtype, workers=decoding_workers(workers), view_batch=view_batch,
@@ -168,8 +168,4 @@ def _summary(report: dict[str, Any], out: Path) -> None:
     console.print_wide(table)
     for bad in data["unreadable_files"]:
         console.warning(f"unreadable: {bad['error']}")
-    _info(f"wrote {out / 'report.json'} and {out / 'predictions.jsonl'}")
-
-
-def _info(message: str) -> None:
-    console.stderr.print(message, markup=False, highlight=False)
+    console.info(f"wrote {out / 'report.json'} and {out / 'predictions.jsonl'}")
