@@ -244,14 +244,15 @@ def test_cuda_matches_cpu_reference(fixture, reference_x):
 
 
 def test_chunked_evaluation_equals_one_pass():
-    """Eval runs spatial attention and MLP 16 frames at a time, mixes each attention's sequences in slices
-    of about `chunk_tokens` tokens after the shift and runs the MLP a few frames at a time; training runs
-    the clip in one pass. Both give the same logits."""
+    """Eval runs temporal attention a band of grid rows at a time, spatial attention and MLP 16 frames at a
+    time, mixes each attention's sequences in slices of at most `chunk_tokens` tokens after the shift and
+    runs the MLP a few frames at a time; training runs the clip in one pass. Both give the same logits."""
     torch.manual_seed(0)
     model = create_model("lvit_tiny", num_classes=4, drop_rate=0.0, share_gate=False).double()
     assert model.blocks[0].frame_chunk == 16
-    for block in model.blocks:  # 2 clips x 48 frames x 16 cells; every split leaves a shorter last slice
-        block.temporal_attn.chunk_tokens = block.spatial_attn.chunk_tokens = 250  # 5 and 15 sequences
+    for block in model.blocks:  # 2 clips x 48 frames x 4 x 4 cells
+        # temporal: bands of one grid row, 8 sequences of 48 mixed as 4 + 4; spatial: 32 of 16 as 11 + 11 + 10
+        block.temporal_attn.chunk_tokens = block.spatial_attn.chunk_tokens = 250
         block.mlp.pass_values = 3 * 16 * block.mlp.fc1.out_features  # 3 of 32 frames (16-frame chunks, 2 clips)
     x = torch.randn(2, 3, 48, 32, 32, dtype=torch.float64)
     with torch.no_grad():

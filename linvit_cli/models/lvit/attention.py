@@ -19,10 +19,10 @@ class VideoAttention(nn.Module):
         mixer: `LinearAttention` or `SoftmaxAttention`.
         fixation: `FeatureFixation` or `NoFixation`.
         shift: `TemporalShift`, `SpatialShift` or `NoShift`.
-        chunk_tokens: in evaluation, the sequences after the shift are mixed and projected about this many
-            tokens at a time (`in_slices`): each sequence is independent once k and v hold their
-            neighbours' channels, so the result is the same, and the kernel, gate and mixing passes work on
-            slices that stay in cache.
+        chunk_tokens: in evaluation, the sequences after the shift are mixed and projected in slices
+            (`in_slices`) of at most this many tokens (at least one sequence), as even as can be: each
+            sequence is independent once k and v hold their neighbours' channels, so the result is the same,
+            and the kernel, gate and mixing passes work on slices that stay in cache.
     """
 
     def __init__(self, dim: int, num_heads: int, *, mixer: nn.Module, fixation: nn.Module,
@@ -43,9 +43,15 @@ class VideoAttention(nn.Module):
         b, n, c = x.shape
         qkv = self.qkv(x).view(b, n, 3, c)
         self.shift(qkv[:, :, 1:], grid)  # in place: k and v borrow channels from their neighbours
+        return self.attend(qkv)
+
+    def attend(self, qkv: Tensor) -> Tensor:
+        """Shifted projections (batch, n, 3, C) -> output (batch, n, C), in slices in evaluation."""
         if self.training:
             return self.proj(self._mix(qkv))
-        return in_slices(lambda sequences: self.proj(self._mix(sequences)), qkv, max(1, self.chunk_tokens // n))
+        slices = -(-len(qkv) // max(1, self.chunk_tokens // qkv.shape[1]))
+        even = -(-len(qkv) // slices)  # 17 sequences of 64 tokens go as 9 + 8, not 16 + 1
+        return in_slices(lambda part: self.proj(self._mix(part)), qkv, even)
 
     def _mix(self, qkv: Tensor) -> Tensor:
         """Kernel, feature fixation and token mixing of shifted (batch, n, 3, C) projections -> (batch, n, C)."""

@@ -16,7 +16,9 @@ class DividedSpaceTimeBlock(nn.Module):
     """Pre-norm residual block over tokens (B, T, N, C), N = H * W tokens per frame.
 
     Temporal attention runs over the T frames at each grid cell, spatial attention over the N cells of
-    each frame; each is its own `VideoAttention` with its own weights.
+    each frame; each is its own `VideoAttention` with its own weights. In inference (evaluation without
+    autograd) the block adds its branches into x in place and returns x, temporal attention a band of grid
+    rows at a time and the rest a chunk of frames at a time; training runs each branch over the clip.
 
     Args:
         dim: channels C.
@@ -42,19 +44,49 @@ class DividedSpaceTimeBlock(nn.Module):
         self.drop_path = DropPath(drop_path)
 
     def forward(self, x: Tensor, grid: tuple[int, int, int]) -> Tensor:
-        b, t, n, c = x.shape
-        # temporal attention: sequences of T frames, one per (clip, cell)
-        xt = self.temporal_norm(x).transpose(1, 2).reshape(b * n, t, c)  # B*N T C
-        x = x + self.drop_path(self.temporal_attn(xt, grid).view(b, n, t, c).transpose(1, 2))
-        if self.training:  # one pass: stochastic depth must drop a clip's branch in all its frames alike
-            return self._spatial_and_mlp(x, grid)
-        parts = x.split(self.frame_chunk, dim=1)
-        if not torch.is_grad_enabled():  # inference: x is this block's own tensor, its chunks add in place
-            for part in parts:
-                self._spatial_and_mlp(part, grid, in_place=True)
-            return x
-        parts = [self._spatial_and_mlp(part, grid) for part in parts]
-        return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+        if self.training or torch.is_grad_enabled():
+            b, t, n, c = x.shape
+            # temporal attention: sequences of T frames, one per (clip, cell)
+            xt = self.temporal_norm(x).transpose(1, 2).reshape(b * n, t, c)  # B*N T C
+            x = x + self.drop_path(self.temporal_attn(xt, grid).view(b, n, t, c).transpose(1, 2))
+            if self.training:  # one pass: stochastic depth must drop a clip's branch in all its frames alike
+                return self._spatial_and_mlp(x, grid)
+            parts = [self._spatial_and_mlp(part, grid) for part in x.split(self.frame_chunk, dim=1)]
+            return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+        # inference: the model passes each block a tensor of its own, so the branches add into it
+        self._temporal_in_bands_(x, grid)
+        for part in x.split(self.frame_chunk, dim=1):
+            self._spatial_and_mlp(part, grid, in_place=True)
+        return x
+
+    def _temporal_in_bands_(self, x: Tensor, grid: tuple[int, int, int]) -> None:
+        """x += temporal attention of x, one band of grid rows at a time (inference).
+
+        Temporal sequences are independent but for neighbourhood association, which gives each cell channels
+        of k and v from the 8 cells around it; so a band of rows needs, besides its own, only the unshifted
+        k and v of the rows just above and below it. Norm, projections and mixing then see about
+        `chunk_tokens` tokens at a time, read from and added into x's strided view: no clip-sized temporaries
+        and no pass over the whole clip, which at long clips come from DRAM.
+        """
+        b, t, _, c = x.shape
+        _, height, width = grid
+        attn = self.temporal_attn
+        cells = x.view(b, t, height, width, c)
+        rows = max(1, attn.chunk_tokens // (t * width))  # grid rows per band
+
+        def project(start: int) -> Tensor:  # unshifted q, k, v of the band from row `start`: B rows W T 3 C
+            band = cells[:, :, start : start + rows].permute(0, 2, 3, 1, 4)  # location-major
+            return attn.qkv(self.temporal_norm(band)).unflatten(-1, (3, c))
+
+        above, qkv = None, project(0)
+        for start in range(0, height, rows):
+            below = project(start + rows) if start + rows < height else None
+            kv = qkv[..., 1:, :]
+            next_above = kv[:, -1:].clone() if below is not None else None  # before the shift
+            attn.shift.band_(kv, above, None if below is None else below[:, :1, ..., 1:, :])
+            out = attn.attend(qkv.flatten(0, 2)).view(*qkv.shape[:4], c)  # B rows W T C
+            cells[:, :, start : start + rows].add_(out.permute(0, 3, 1, 2, 4))
+            above, qkv = next_above, below
 
     def _spatial_and_mlp(self, x: Tensor, grid: tuple[int, int, int], in_place: bool = False) -> Tensor:
         b, t, n, c = x.shape

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor, nn
 
 
@@ -26,27 +27,33 @@ class _ChannelShift:
     zero_border: bool
 
 
-def _slices(offset: int) -> tuple[slice, slice]:
-    """Destination and source slices along one axis for out[i] = x[i + offset]."""
-    if offset > 0:
-        return slice(0, -offset), slice(offset, None)
-    if offset < 0:
-        return slice(-offset, None), slice(0, offset)
-    return slice(None), slice(None)
+def _slices(offset: int, size: int, source_size: int, first: int = 0) -> tuple[slice, slice]:
+    """Destination and source slices along one axis for out[i] = source[first + i + offset].
+
+    out has `size` tokens along the axis, source `source_size`, of which out's are those from `first` on;
+    tokens whose source falls outside it are left out.
+    """
+    begin, end = max(0, -first - offset), min(size, source_size - first - offset)
+    return slice(begin, end), slice(first + offset + begin, first + offset + end)
 
 
-def _shift_(x: Tensor, shifts: tuple[_ChannelShift, ...]) -> Tensor:
+def _shift_(x: Tensor, shifts: tuple[_ChannelShift, ...], before: Tensor | None = None,
+            after: Tensor | None = None) -> Tensor:
     """Shift channel groups of x in place; x: (G, *axes, ..., C), shifted axes right after the first.
 
     Only the shifted channels are copied (each group reads a snapshot of itself), so the cost is a
-    fraction of one pass over k and v.
+    fraction of one pass over k and v. x may be a band of the grid along its first shifted axis: `before`
+    and `after` then hold the unshifted tokens just before and after the band along that axis (None where
+    the band ends at the grid's edge), and the band is shifted as it is in the whole grid.
     """
+    first = 0 if before is None else before.shape[1]
     for s in shifts:
         channels = x[..., s.start : s.stop]
-        source = channels.clone()
+        source = torch.cat([part[..., s.start : s.stop] for part in (before, x, after) if part is not None], 1)
         if s.zero_border:
             channels.zero_()
-        pairs = [_slices(o) for o in s.offsets]
+        pairs = [_slices(offset, size, source_size, start) for offset, size, source_size, start
+                 in zip(s.offsets, x.shape[1:], source.shape[1:], (first, 0), strict=False)]
         channels[(slice(None), *(d for d, _ in pairs))] = source[(slice(None), *(r for _, r in pairs))]
     return x
 
@@ -106,8 +113,13 @@ class SpatialShift(nn.Module):
     def forward(self, kv: Tensor, grid: tuple[int, int, int]) -> Tensor:
         # kv: (B*H*W, T, 2, C), location-major batch
         _, height, width = grid
-        _shift_(kv.view(-1, height, width, *kv.shape[1:]), self.shifts)  # B, H, W, T, 2, C
+        self.band_(kv.view(-1, height, width, *kv.shape[1:]), None, None)  # B, H, W, T, 2, C
         return kv
+
+    def band_(self, kv: Tensor, above: Tensor | None, below: Tensor | None) -> Tensor:
+        """Shift a band of grid rows in place, as in the whole grid: kv (B, rows, W, T, 2, C); `above` and
+        `below` are the unshifted rows just above and below the band, (B, 1, W, T, 2, C), None at the edge."""
+        return _shift_(kv, self.shifts, above, below)
 
     def extra_repr(self) -> str:
         return f"neighbours=8, channels_per_direction={self.shifts[0].stop}"
@@ -117,6 +129,9 @@ class NoShift(nn.Module):
     """The ablation without neighbourhood association."""
 
     def forward(self, kv: Tensor, grid: tuple[int, int, int]) -> Tensor:
+        return kv
+
+    def band_(self, kv: Tensor, above: Tensor | None, below: Tensor | None) -> Tensor:
         return kv
 
 
