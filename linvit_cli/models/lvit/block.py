@@ -17,8 +17,9 @@ class DividedSpaceTimeBlock(nn.Module):
 
     Temporal attention runs over the T frames at each grid cell, spatial attention over the N cells of
     each frame; each is its own `VideoAttention` with its own weights. In inference (evaluation without
-    autograd) the block adds its branches into x in place and returns x, temporal attention a band of grid
-    rows at a time and the rest a chunk of frames at a time; training runs each branch over the clip.
+    autograd) the block adds its branches into x in place (the model gives each block a tensor of its own):
+    on a CPU temporal attention a band of grid rows at a time, and the rest a chunk of frames at a time.
+    Training runs each branch over the whole clip.
 
     Args:
         dim: channels C.
@@ -44,20 +45,26 @@ class DividedSpaceTimeBlock(nn.Module):
         self.drop_path = DropPath(drop_path)
 
     def forward(self, x: Tensor, grid: tuple[int, int, int]) -> Tensor:
-        if self.training or torch.is_grad_enabled():
-            b, t, n, c = x.shape
-            # temporal attention: sequences of T frames, one per (clip, cell)
-            xt = self.temporal_norm(x).transpose(1, 2).reshape(b * n, t, c)  # B*N T C
-            x = x + self.drop_path(self.temporal_attn(xt, grid).view(b, n, t, c).transpose(1, 2))
-            if self.training:  # one pass: stochastic depth must drop a clip's branch in all its frames alike
-                return self._spatial_and_mlp(x, grid)
-            parts = [self._spatial_and_mlp(part, grid) for part in x.split(self.frame_chunk, dim=1)]
-            return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
-        # inference: the model passes each block a tensor of its own, so the branches add into it
-        self._temporal_in_bands_(x, grid)
-        for part in x.split(self.frame_chunk, dim=1):
-            self._spatial_and_mlp(part, grid, in_place=True)
-        return x
+        inference = not (self.training or torch.is_grad_enabled())
+        if inference and x.device.type == "cpu":  # a GPU's memory is fast, and each band costs kernel launches
+            self._temporal_in_bands_(x, grid)
+        else:
+            x = x + self.drop_path(self._temporal(x, grid))
+        if self.training:  # one pass: stochastic depth must drop a clip's branch in all its frames alike
+            return self._spatial_and_mlp(x, grid)
+        parts = x.split(self.frame_chunk, dim=1)
+        if inference:
+            for part in parts:
+                self._spatial_and_mlp(part, grid, in_place=True)
+            return x
+        parts = [self._spatial_and_mlp(part, grid) for part in parts]
+        return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+
+    def _temporal(self, x: Tensor, grid: tuple[int, int, int]) -> Tensor:
+        """Temporal attention over the clip in one pass: sequences of T frames, one per (clip, cell)."""
+        b, t, n, c = x.shape
+        xt = self.temporal_norm(x).transpose(1, 2).reshape(b * n, t, c)  # B*N T C
+        return self.temporal_attn(xt, grid).view(b, n, t, c).transpose(1, 2)
 
     def _temporal_in_bands_(self, x: Tensor, grid: tuple[int, int, int]) -> None:
         """x += temporal attention of x, one band of grid rows at a time (inference).
