@@ -46,10 +46,11 @@ def _shift_(x: Tensor, shifts: tuple[_ChannelShift, ...], before: Tensor | None 
     and `after` then hold the unshifted tokens just before and after the band along that axis (None where
     the band ends at the grid's edge), and the band is shifted as it is in the whole grid.
     """
-    first = 0 if before is None else before.shape[1]
     for s in shifts:
         channels = x[..., s.start : s.stop]
-        source = torch.cat([part[..., s.start : s.stop] for part in (before, x, after) if part is not None], 1)
+        pre, post = before if s.offsets[0] < 0 else None, after if s.offsets[0] > 0 else None  # what it reads
+        source = torch.cat([part[..., s.start : s.stop] for part in (pre, x, post) if part is not None], 1)
+        first = 0 if pre is None else pre.shape[1]
         if s.zero_border:
             channels.zero_()
         pairs = [_slices(offset, size, source_size, start) for offset, size, source_size, start
