@@ -3,6 +3,7 @@ single frame cannot tell apart while two frames can."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections import Counter
@@ -244,6 +245,18 @@ def test_cli_writes_the_benchmark_and_one_summary_line(tmp_path: Path,
     code, _, _ = run_cli([str(out_dir), "--train", "1", "--validation", "0", "--force", *TINY_ARGS], capsys)
     assert code == 0
 
+
+
+def test_progress_line_on_a_terminal_counts_videos(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+
+    from linvit_cli.output import console
+
+    terminal = io.StringIO()
+    monkeypatch.setattr(console, "stderr", Console(file=terminal, force_terminal=True, width=120))
+    code, _, _ = run_cli([str(tmp_path / "bench"), "--train", "2", "--validation", "1", *TINY_ARGS], capsys)
+    assert code == 0 and "synth" in terminal.getvalue() and "3/3 videos" in terminal.getvalue()
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -6,9 +6,11 @@ the model is a one-block LViT of width 32, so each epoch takes well under a seco
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -71,6 +73,20 @@ def test_short_run_lowers_loss_and_exports_a_usable_model(run_cli, synth_root: P
     # every file of the run is readable by others alike (safetensors alone would write its file 0600)
     assert {(out / name).stat().st_mode & 0o777 for name in ("model.safetensors", "labels.txt", "weights.toml",
                                                              "log.jsonl")} == {0o666 & ~current_umask()}
+
+
+def test_progress_line_on_a_terminal_shows_steps_loss_and_clips_per_second(run_cli, synth_root: Path,
+                                                                          tmp_path: Path, monkeypatch) -> None:
+    from rich.console import Console
+
+    from linvit_cli.output import console
+
+    terminal = io.StringIO()
+    monkeypatch.setattr(console, "stderr", Console(file=terminal, force_terminal=True, width=160))
+    assert train(run_cli, synth_root, tmp_path / "run", "--epochs", "1").code == 0
+    drawn = terminal.getvalue()
+    assert "epoch 1/1" in drawn and "/6 steps" in drawn and "clips/s" in drawn
+    assert re.search(r"loss \d+\.\d{4} acc \d+\.\d%", drawn), drawn
 
 
 def current_umask() -> int:

@@ -315,6 +315,7 @@ def test_fused_add_rms_norm_matches_torch(channels):
 
 
 def test_numba_vector_math_matches_torch_to_two_units_in_the_last_place():
+    """exp, softplus, SiLU and the scan's decay 2^x."""
     import numba
 
     from linvit_cli.kernels.numba import vector_math
@@ -324,7 +325,8 @@ def test_numba_vector_math_matches_torch_to_two_units_in_the_last_place():
         out = np.empty_like(x)
         for i in range(x.shape[0]):
             out[i] = vector_math.exp(x[i]) if which == 0 else (
-                vector_math.softplus(x[i]) if which == 1 else vector_math.silu(x[i]))
+                vector_math.softplus(x[i]) if which == 1 else (
+                    vector_math.silu(x[i]) if which == 2 else vector_math.decay(x[i])))
         return out
 
     eps = torch.finfo(torch.float32).eps
@@ -336,6 +338,11 @@ def test_numba_vector_math_matches_torch_to_two_units_in_the_last_place():
         expected = reference(inputs.double())
         relative = (ours - expected).abs() / expected.abs().clamp_min(1e-300)
         assert relative.max().item() <= 2 * eps, which
+    # the scan's decay 2^x over the exponents it sees (x <= 0), down to float32's smallest normal 2^-126
+    exponents = torch.cat([torch.linspace(-126, 0, 200001), torch.tensor([-1e-30, -0.5, 0.5 - 1e-7])])
+    ours = torch.from_numpy(apply(3, exponents.numpy())).double()
+    assert ((ours - torch.exp2(exponents.double())).abs() / torch.exp2(exponents.double())).max().item() <= 2 * eps
+    assert apply(3, np.array([0.0, -300.0], np.float32)).tolist() == [1.0, 2.0 ** -126]
     low, high = apply(0, np.array([-200.0, 200.0], np.float32)).tolist()
     assert low == 0.0 and 2e38 < high < math.inf  # SiLU and softplus rely on a finite top
     assert np.isnan(apply(1, np.array([np.nan], np.float32))).all()

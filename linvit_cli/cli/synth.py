@@ -44,8 +44,7 @@ def synth_command(
 ) -> None:
     """Render and encode clips of moving shapes whose class only the order of frames tells (direction,
     approaching or receding, appearing or disappearing, rotation sense, order of two flashes)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
+    from ..output.progress import Progress, counted, per_second
     from ..output.tables import count
     from ..synth.dataset import generate
 
@@ -54,12 +53,11 @@ def synth_command(
         raise UsageError(f"{out_dir} is not empty; choose another OUT_DIR or pass --force to write into it")
     names = None if classes is None else [name.strip() for name in classes.split(",") if name.strip()]
     started = time.perf_counter()
-    with Progress("synth", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console.stderr,
-                  transient=True, disable=not console.stderr.is_terminal) as bar:
-        task = bar.add_task("synth", total=train + validation)
+    with Progress() as lines:
+        line = lines.line("synth", train + validation, count=counted("videos"), speed=per_second("videos"))
         annotations = generate(out_dir, splits={"train": train, "validation": validation}, seed=seed,
                                size=size, frames=frames, fps=fps, codec=codec, background=background, classes=names,
-                               workers=workers, progress=lambda: bar.advance(task))
+                               workers=workers, progress=line.advance)
     labels = len((out_dir / "labels.txt").read_text().splitlines())
     console.info(
         f"wrote {len(annotations['train'])} train + {count(len(annotations['validation']), 'validation video')} "

@@ -1,7 +1,8 @@
 """The one progress display of every command: lines on stderr, on a terminal only, gone when done.
 
-Each line reads `description  bar  count  speed  ETA`; a command says how its count and speed are written
-(videos done of all and videos/s; a position in a video and the real-time factor). Nothing is drawn when
+Each line reads `description  bar  count  speed  note  ETA`; a command says how its count and speed are
+written (videos done of all and videos/s; a position in a video and the real-time factor; steps and clips/s)
+and what its note says (training's running loss and accuracy). Nothing is drawn when
 stderr is not a terminal, so piped or redirected output never carries it; what is printed on stdout
 meanwhile goes above the lines when stdout is the same terminal, and untouched to stdout otherwise.
 """
@@ -46,6 +47,8 @@ class _Field(ProgressColumn):
         write = task.fields[self.name]
         if self.name == "count":
             return Text(write(task.completed, task.total), style=self.style)
+        if self.name == "note":
+            return Text(write, style=self.style)
         return Text(write(task.speed) if task.speed else "", style=self.style)
 
 
@@ -56,8 +59,10 @@ class Line:
         self._bars, self._task = bars, task
         self._started = 0.0  # when the item `item` follows started
 
-    def advance(self, amount: float = 1.0) -> None:
-        self._bars.update(self._task, advance=amount)
+    def advance(self, amount: float = 1.0, *, description: str | None = None, note: str | None = None) -> None:
+        """`amount` more done; a new description or note if given."""
+        changes = {"note": note} if note is not None else {}
+        self._bars.update(self._task, advance=amount, description=description, **changes)
 
     def update(self, completed: float) -> None:
         self._bars.update(self._task, completed=completed)
@@ -81,8 +86,8 @@ class Progress:
     def __init__(self, enabled: bool = True) -> None:
         stderr = console.stderr
         self._bars = _Bars(TextColumn("{task.description}"), BarColumn(), _Field("count", "progress.download"),
-                           _Field("speed", "cyan"), TimeRemainingColumn(), console=stderr, transient=True,
-                           redirect_stdout=console.stdout.is_terminal, redirect_stderr=False,
+                           _Field("speed", "cyan"), _Field("note", "magenta"), TimeRemainingColumn(), console=stderr,
+                           transient=True, redirect_stdout=console.stdout.is_terminal, redirect_stderr=False,
                            disable=not (enabled and stderr.is_terminal))
 
     def __enter__(self) -> Progress:
@@ -92,8 +97,9 @@ class Progress:
     def __exit__(self, *exc: object) -> None:
         self._bars.stop()
 
-    def line(self, description: str, total: float | None, *, count: Count, speed: Speed,
+    def line(self, description: str, total: float | None, *, count: Count, speed: Speed, completed: float = 0.0,
              visible: bool = True) -> Line:
-        """A new line; `total` None (a stream of unknown length) pulses without an ETA."""
-        return Line(self._bars, self._bars.add_task(description, total=total or None, visible=visible,
-                                                    count=count, speed=speed))
+        """A new line, `completed` of `total` done; `total` None (a stream of unknown length) pulses without an
+        ETA."""
+        return Line(self._bars, self._bars.add_task(description, total=total or None, completed=completed,
+                                                    visible=visible, count=count, speed=speed, note=""))

@@ -32,6 +32,7 @@ from ..integrity import sha256_of
 from ..models.architectures import create_model, load_weights
 from ..models.checkpoint import read_state_dict
 from ..output import console
+from ..output.progress import Line, Progress, counted
 from ..registry.schema import Protocol
 from ..workers import Failure, worker_init
 from .checkpoint import (
@@ -216,24 +217,18 @@ class _Run:
                   "world_size": self.ctx.world, "micro_batch": self.micro, "steps_per_epoch": self.steps,
                   "train": job.train.summary(), "val": job.val.summary() if job.val else None,
                   "device": str(self.device), "amp": str(self.amp_dtype) if self.amp_dtype else None})
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("loss {task.fields[loss]:.4f} acc {task.fields[acc]:.1%} "
-                              "{task.fields[speed]:.1f} clips/s"),
-                   TimeRemainingColumn())
-        show = self.ctx.main and console.stderr.is_terminal
+        clips_per_step = self.micro * job.recipe.accumulate * self.ctx.world
         stats: dict[str, float] = {"loss": float("nan")}
         top1 = None
-        with Progress(*columns, console=console.stderr, transient=True, disable=not show) as bar:
-            task = bar.add_task("train", total=job.recipe.epochs * self.steps, completed=self.epoch * self.steps,
-                                loss=0.0, acc=0.0, speed=0.0)
+        with Progress(enabled=self.ctx.main) as lines:
+            bar = lines.line("train", job.recipe.epochs * self.steps, completed=self.epoch * self.steps,
+                             count=counted("steps"), speed=lambda steps: f"{steps * clips_per_step:.1f} clips/s")
             while self.epoch < job.recipe.epochs:
                 if job.stop_after is not None and self.epoch >= job.stop_after:
                     self.say(f"stopped after epoch {self.epoch} as asked; continue with --resume auto "
                              "(resume='auto')")
                     return TrainResult(None, None, top1, stats["loss"])
-                stats = self.train_epoch(bar, task)
+                stats = self.train_epoch(bar)
                 if not np.isfinite(stats["loss"]):
                     diverged = f"the training loss became {stats['loss']} in epoch {self.epoch + 1}; lower "
                     raise LinvitError(diverged + "lr (or raise warmup_epochs)",
@@ -257,7 +252,7 @@ class _Run:
         loader = self.loader(self.train_set, self.micro, self.sampler)
         return itertools.islice(iter(loader), self.steps * self.job.recipe.accumulate)
 
-    def train_epoch(self, bar: Any, task: Any) -> dict[str, Any]:
+    def train_epoch(self, bar: Line) -> dict[str, Any]:
         recipe, model = self.job.recipe, self.model
         model.train()
         self.failures = []
@@ -280,8 +275,8 @@ class _Run:
             self.optimizer.zero_grad(set_to_none=True)
             self.scheduler.step()
             speed = totals[2] * self.ctx.world / (time.perf_counter() - started)
-            bar.update(task, advance=1, description=f"epoch {self.epoch + 1}/{recipe.epochs}",
-                       loss=totals[0] / max(totals[2], 1), acc=totals[1] / max(totals[2], 1), speed=speed)
+            bar.advance(description=f"epoch {self.epoch + 1}/{recipe.epochs}",
+                        note=f"loss {totals[0] / max(totals[2], 1):.4f} acc {totals[1] / max(totals[2], 1):.1%}")
             if self.job.log_every and (step + 1) % self.job.log_every == 0:
                 self.log({"event": "step", "epoch": self.epoch + 1, "step": self.epoch * self.steps + step + 1,
                           "loss": totals[0] / max(totals[2], 1), "lr": self.scheduler.get_last_lr()[0],

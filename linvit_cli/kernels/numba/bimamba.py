@@ -8,6 +8,7 @@ the autocast precision. Training, float64 and devices other than the CPU keep th
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import TYPE_CHECKING
 
@@ -50,7 +51,8 @@ def forward(mixer: BidirectionalMamba, hidden: Tensor) -> Tensor:
         selections = [linear(u[d], ssm.selection_proj.weight.detach().float()) for d, ssm in enumerate(both)]
         deltas = [linear(sel[..., :rank], ssm.delta_proj.weight.detach().float())  # bias: in the kernel
                   for sel, ssm in zip(selections, both, strict=True)]
-        decay_rates = _stacked([-torch.exp(ssm.A_log.float()).t() for ssm in both])  # 2 N D: A
+        # 2 N D: A log2 e, the decays' exponents in base 2 (`vector_math.decay`)
+        decay_rates = _stacked([-torch.exp(ssm.A_log.float()).t() * math.log2(math.e) for ssm in both])
         y = _buffer("y", (batch, length, channels))
         compiled.bidirectional_scan(
             u.numpy(), *(d.contiguous().numpy() for d in deltas),

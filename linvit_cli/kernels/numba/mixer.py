@@ -8,9 +8,9 @@ SiLU, softplus, the scan, the D skip and the gate), so operator-at-a-time PyTorc
   backward direction is computed in token order (its convolution reads the next tokens instead of the
   previous ones), so the tokens are never reversed and copied.
 - `bidirectional_scan`: for `LANES` channels at a time, softplus(delta + bias), the decays
-  exp(delta A), the recurrence h = exp(delta A) h + delta B u, the read-out C h, the D skip, both directions
-  (the backward one walking the tokens from the end) and the SiLU gate. It writes (y_fwd + y_bwd) * SiLU(z),
-  the input of the output projection.
+  exp(delta A) (as 2^(delta A log2 e), `vector_math.decay`), the recurrence h = exp(delta A) h + delta B u,
+  the read-out C h, the D skip, both directions (the backward one walking the tokens from the end) and the
+  SiLU gate. It writes (y_fwd + y_bwd) * SiLU(z), the input of the output projection.
 
 `LANES` is four vector registers of the instruction set numba compiles for (64 channels with AVX-512, 32
 with AVX2, 16 with 128-bit vectors): enough independent states per step to hide the latency of each step's
@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit, prange
 
 from ...machine import numba_vector_lanes
-from .vector_math import FASTMATH, exp, silu, softplus
+from .vector_math import FASTMATH, decay, silu, softplus
 
 LANES = 4 * numba_vector_lanes()  # channels scanned together; the mixer's width D must be a multiple of it
 _ROWS = 64  # tokens per task of the convolution
@@ -77,7 +77,7 @@ def bidirectional_scan(u, delta_fwd, delta_bwd, delta_bias, decay_rates, selecti
     """y = (scan_fwd + D_fwd u_fwd + scan_bwd + D_bwd u_bwd) * SiLU(z), both scans over the same tokens.
 
     u: (2, B, L, D) the scanned inputs (`causal_conv_silu`); delta_fwd, delta_bwd: (B, L, D) each
-    direction's step sizes before their bias and softplus; delta_bias: (2, D); decay_rates: (2, N, D), A
+    direction's step sizes before their bias and softplus; delta_bias: (2, D); decay_rates: (2, N, D), A log2 e
     transposed (negative); selection_fwd, selection_bwd: (B, L, R + 2N), each direction's projection whose
     columns R.. are B_t, then C_t; skip: (2, D) the D skips; xz: (B, L, 2D), z at columns D..; y: (B, L, D),
     written.
@@ -115,7 +115,7 @@ def bidirectional_scan(u, delta_fwd, delta_bwd, delta_bias, decay_rates, selecti
                     b_t, c_t = selection[b, t, rank + s], selection[b, t, rank + n + s]
                     for j in range(LANES):
                         k = s * LANES + j
-                        h = exp(step[j] * rate[k]) * state[k] + written[j] * b_t
+                        h = decay(step[j] * rate[k]) * state[k] + written[j] * b_t
                         state[k] = h
                         out[j] += c_t * h
                 row = y[b, t, first:last]
