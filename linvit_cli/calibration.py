@@ -3,7 +3,9 @@
 Which of two equivalent code paths is faster depends on the CPU (and on the instruction sets the libraries
 are held to): a choice measured on one machine is a guess on the next. A choice here is measured the first
 time it is needed, in well under a second, and stored under a key naming everything it depends on (CPU,
-instruction-set limits, torch version, threads), so a changed machine or setting measures again.
+instruction-set limits, torch version, threads), so a changed machine or setting measures again. A
+measurement during which other processes held the CPUs serves the process that made it but is not stored:
+its figures, and so possibly its choice, are those of a busy machine.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,9 @@ from . import machine
 from .cache import cache_dir, read_json, write_json
 
 _lock = threading.Lock()
+# Below this share of its threads' time on the CPUs, a measurement counts as made on a busy machine (an idle
+# one gives 0.95-1.0, one other busy process on two cores about 0.55; benchmarks/FINDINGS.md).
+STEADY_SHARE = 0.8
 
 
 def store_path() -> Path:
@@ -41,8 +47,9 @@ def _key_parts(threads: int) -> dict[str, Any]:
 def measured(name: str, threads: int, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """The stored result of `measure()` for choice `name` on this machine, measuring it if there is none.
 
-    A store that cannot be read (damaged, another format) or written (read-only home) is no error: the
-    choice is measured again.
+    `measure` runs on `threads` threads. When they had less than `STEADY_SHARE` of their time on the CPUs,
+    the result comes back with "busy_share" (that share) and is not stored. A store that cannot be read
+    (damaged, another format) or written (read-only home) is no error: the choice is measured again.
     """
     key = machine_key(threads)
     with _lock:
@@ -50,7 +57,11 @@ def measured(name: str, threads: int, measure: Callable[[], dict[str, Any]]) -> 
         entry = entries.get(key, {})
         if name in entry:
             return entry[name]
+        cpu, wall = time.process_time(), time.perf_counter()
         result = measure()
+        share = (time.process_time() - cpu) / max((time.perf_counter() - wall) * threads, 1e-9)
+        if share < STEADY_SHARE:
+            return {**result, "busy_share": round(share, 2)}
         entry = entries.setdefault(key, {"machine": _key_parts(threads)})
         entry[name] = result
         write_json(store_path(), entries)

@@ -4,11 +4,11 @@ PyTorch computes a float32 Linear on the CPU with its BLAS (MKL's sgemm in the o
 which PyTorch ships for its fused CPU kernels (`torch.ops.mkldnn._linear_pointwise`), computes the same
 product within float32 rounding. Which of the two is faster depends on the CPU: on AMD CPUs with AVX-512,
 MKL keeps to its AVX2 kernels while oneDNN uses AVX-512; on CPUs with AVX2 only, oneDNN's kernels are the
-slower ones. So the first large product measures both (`linvit_cli.calibration`, cached per machine) and
-the faster serves from then on; `LINVIT_MATMUL=onednn|blas` forces one. Products under `MIN_MACS`
-multiply-adds keep F.linear (oneDNN's per-call set-up outweighs its speed there); so do training (autograd),
-autocast, other dtypes and devices. Should the oneDNN call be missing or fail (another PyTorch build),
-F.linear is used from then on.
+slower ones. So the first large product measures both (`linvit_cli.calibration`, cached per machine unless
+the machine was busy) and the faster serves from then on; `LINVIT_MATMUL=onednn|blas` forces one. Products
+under `MIN_MACS` multiply-adds keep F.linear (oneDNN's per-call set-up outweighs its speed there); so do
+training (autograd), autocast, other dtypes and devices. Should the oneDNN call be missing or fail (another
+PyTorch build), F.linear is used from then on.
 """
 
 from __future__ import annotations
@@ -50,8 +50,12 @@ def matmul_backend() -> tuple[str, str]:
         with _lock:
             if key not in _chosen:
                 result = calibration.measured("matmul", key[1], _race)
-                _chosen[key] = (result["backend"], f"measured on this CPU at {key[1]} threads: oneDNN "
-                                f"{result['onednn_gflops']:.0f}, BLAS {result['blas_gflops']:.0f} GFLOP/s")
+                why = (f"measured on this CPU at {key[1]} threads: oneDNN {result['onednn_gflops']:.0f}, BLAS "
+                       f"{result['blas_gflops']:.0f} GFLOP/s")
+                if "busy_share" in result:
+                    why += (f", while other processes held the CPUs ({result['busy_share']:.0%} of the time was "
+                            "ours): not kept, measured again by the next run")
+                _chosen[key] = (result["backend"], why)
     return _chosen[key]
 
 

@@ -1,0 +1,52 @@
+"""The matmul backend's race on an idle machine and beside a busy process: the measurement behind
+`calibration.STEADY_SHARE`.
+
+`linvit_cli.calibration` keeps a measured choice only when the race's threads had at least `STEADY_SHARE` of
+their time on the CPUs. This script runs `models/layers/linear._race` (oneDNN against BLAS, what
+`matmul_backend` measures) a few times alone, then a few times while another process spins on one CPU, and
+prints each race's GFLOP/s, choice and CPU share, so the threshold can be checked on any machine:
+
+    python benchmarks/bench_calibration.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+import torch
+
+from linvit_cli.calibration import STEADY_SHARE
+from linvit_cli.models.layers.linear import _race
+
+BUSY = "import time\nend = time.time() + 600\nwhile time.time() < end: pass"
+
+
+def races(label: str, count: int) -> None:
+    threads = torch.get_num_threads()
+    for _ in range(count):
+        cpu, wall = time.process_time(), time.perf_counter()
+        result = _race()
+        share = (time.process_time() - cpu) / ((time.perf_counter() - wall) * threads)
+        print(f"  {label:<22} oneDNN {result['onednn_gflops']:6.1f}  BLAS {result['blas_gflops']:6.1f} GFLOP/s  "
+              f"chose {result['backend']:<6}  CPU share {share:.2f}  {'kept' if share >= STEADY_SHARE else 'not kept'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--races", type=int, default=3, help="races in each condition")
+    args = parser.parse_args()
+    print(f"{torch.get_num_threads()} threads; STEADY_SHARE = {STEADY_SHARE}")
+    races("idle", args.races)
+    busy = subprocess.Popen([sys.executable, "-c", BUSY])
+    try:
+        time.sleep(0.5)
+        races("one busy process", args.races)
+    finally:
+        busy.kill()
+
+
+if __name__ == "__main__":
+    main()
