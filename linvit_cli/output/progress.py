@@ -2,9 +2,9 @@
 
 Each line reads `description  bar  count  speed  note  ETA`; a command says how its count and speed are
 written (videos done of all and videos/s; a position in a video and the real-time factor; steps and clips/s)
-and what its note says (training's running loss and accuracy). Nothing is drawn when
-stderr is not a terminal, so piped or redirected output never carries it; what is printed on stdout
-meanwhile goes above the lines when stdout is the same terminal, and untouched to stdout otherwise.
+and what its note says (training's running loss and accuracy). Nothing is drawn when stderr is not a
+terminal, so piped or redirected output never carries it; what is printed on stdout meanwhile goes above the
+lines when stdout is the same terminal, and untouched to stdout otherwise.
 """
 
 from __future__ import annotations
