@@ -79,7 +79,7 @@ def decay(x):
     """2^x for float32 x <= 0, the scan's exp(delta A) with x = delta A log2 e; 2^-126 for x below -126.
 
     Without a zero below the range (a state times 2^-126 is below any value the read-out can show) and
-    without a top clamp, it takes 12 vector operations where `exp` takes 17.
+    without a top clamp, it compiles to a third fewer vector instructions than `exp`.
     """
     x = max(x, _DECAY_LOWEST)
     k = np.rint(x)
