@@ -16,27 +16,15 @@ from __future__ import annotations
 import argparse
 import re
 import time
-import types
-from pathlib import Path
 
 import isa  # benchmarks/isa.py, beside this script
 import numba
 import numpy as np
+from mixer_build import build, installed_source  # beside this script
 
 import linvit_cli.kernels.numba.mixer as installed
 
 TOKENS, CHANNELS, STATES, RANK = 3137, 768, 16, 24
-
-
-def compiled(lanes: int) -> types.ModuleType:
-    """The kernel module compiled afresh with `LANES = lanes` (relative imports made absolute, no disk cache)."""
-    source = Path(installed.__file__).read_text()
-    source = re.sub(r"^LANES = .*$", f"LANES = {lanes}", source, flags=re.M)
-    source = source.replace("from ...machine", "from linvit_cli.machine").replace(
-        "from .vector_math", "from linvit_cli.kernels.numba.vector_math").replace('"cache": True', '"cache": False')
-    module = types.ModuleType(f"scan_{lanes}")
-    exec(compile(source, f"<mixer with {lanes} lanes>", "exec"), module.__dict__)  # noqa: S102 - our own source
-    return module
 
 
 def code_facts(kernel) -> str:
@@ -65,7 +53,8 @@ def main() -> None:
     inputs = (f(2, 1, TOKENS, CHANNELS), f(1, TOKENS, CHANNELS), f(1, TOKENS, CHANNELS), f(2, CHANNELS),
               -np.abs(f(2, STATES, CHANNELS)), f(1, TOKENS, RANK + 2 * STATES), f(1, TOKENS, RANK + 2 * STATES),
               RANK, f(2, CHANNELS), f(1, TOKENS, 2 * CHANNELS))
-    kernels = {lanes: compiled(lanes).bidirectional_scan for lanes in (16, 32, 64)}
+    kernels = {lanes: build(installed_source(), f"{lanes} lanes", lanes).bidirectional_scan
+               for lanes in (16, 32, 64)}
     outputs = {lanes: np.empty((1, TOKENS, CHANNELS), np.float32) for lanes in kernels}
     best = dict.fromkeys(kernels, float("inf"))
     for _ in range(args.rounds + 1):  # the first round compiles
