@@ -8,7 +8,9 @@ follow benchmarks/flops.py (2 per multiply-add of matrix products, convolutions 
 VideoMamba's scan at 3 multiply-adds per token, channel and state), counted on the meta device. Achieved
 GFLOP/s are divided by a matmul peak measured in this run (float32 on a CPU, the forwards' precision on
 CUDA, where autocast runs the products in it), before and after the models (the higher one counts), so the
-fractions hold on a noisy machine where absolute times drift.
+fractions hold on a noisy machine where absolute times drift. linvit's models run as the `linvit` command runs
+them, with freed memory kept for reuse (`linvit_cli/allocator.py`); so does `videomae-b-linvit`, the peer with
+linvit's Linear and allocator, while `videomae-b` runs as its users run it.
 The models are measured frame count by frame count, so the ones a ratio compares run minutes apart at most;
 `--rounds 2` measures the whole set twice and keeps each measurement's faster round (on a machine whose
 speed drifts by 15-30% from minute to minute, one slow minute then decides no ratio alone).
@@ -99,6 +101,10 @@ def measure(name: str, frames: int, device: str, dtype: str, repeat: int, batche
     also the most clips per second over batches of `batches` views (1 included) and the batch that gave it."""
     from memory import peak_rss_mib
 
+    from linvit_cli.allocator import keep_freed_memory
+
+    if name != "videomae-b":
+        keep_freed_memory()
     torch.manual_seed(0)
     model, x = build(name, frames)
     model, x = model.eval().to(device), x.to(device)

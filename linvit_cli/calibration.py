@@ -4,8 +4,9 @@ Which of two equivalent code paths is faster depends on the CPU (and on the inst
 are held to): a choice measured on one machine is a guess on the next. A choice here is measured the first
 time it is needed, in well under a second, and stored under a key naming everything it depends on (CPU,
 instruction-set limits, torch version, threads), so a changed machine or setting measures again. A
-measurement during which other processes held the CPUs serves the process that made it but is not stored:
-its figures, and so possibly its choice, are those of a busy machine.
+measurement during which other work held the CPUs (another process, or another thread of this one, such as
+classify's decoder reading ahead) serves the process that made it but is not stored: its figures, and so
+possibly its choice, are those of a busy machine.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from . import machine
 from .cache import cache_dir, read_json, write_json
 
 _lock = threading.Lock()
-# Below this share of its threads' time on the CPUs, a measurement counts as made on a busy machine (an idle
+# Below this share of its time on a CPU, the thread that measured counts as measuring a busy machine (an idle
 # one gives 0.95-1.0, one other busy process on two cores about 0.55; benchmarks/FINDINGS.md).
 STEADY_SHARE = 0.8
 
@@ -47,8 +48,10 @@ def _key_parts(threads: int) -> dict[str, Any]:
 def measured(name: str, threads: int, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """The stored result of `measure()` for choice `name` on this machine, measuring it if there is none.
 
-    `measure` runs on `threads` threads. When they had less than `STEADY_SHARE` of their time on the CPUs,
-    the result comes back with "busy_share" (that share) and is not stored. A store that cannot be read
+    `measure` runs on `threads` threads, the calling one among them. When the calling thread had less than
+    `STEADY_SHARE` of the time on a CPU, the result comes back with "busy_share" (that share) and is not
+    stored. The calling thread's own CPU time, not the process's: the process's would count its other busy
+    threads as the measurement's own. A store that cannot be read
     (damaged, another format) or written (read-only home) is no error: the choice is measured again.
     """
     key = machine_key(threads)
@@ -57,9 +60,9 @@ def measured(name: str, threads: int, measure: Callable[[], dict[str, Any]]) -> 
         entry = entries.get(key, {})
         if name in entry:
             return entry[name]
-        cpu, wall = time.process_time(), time.perf_counter()
+        cpu, wall = time.thread_time(), time.perf_counter()
         result = measure()
-        share = (time.process_time() - cpu) / max((time.perf_counter() - wall) * threads, 1e-9)
+        share = (time.thread_time() - cpu) / max(time.perf_counter() - wall, 1e-9)
         if share < STEADY_SHARE:
             return {**result, "busy_share": round(share, 2)}
         entry = entries.setdefault(key, {"machine": _key_parts(threads)})

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
 import time
+from collections.abc import Callable
 
 import pytest
 import torch
 
-from linvit_cli import calibration
+from linvit_cli import calibration, machine
 from linvit_cli.errors import UsageError
 from linvit_cli.models.layers import Linear
 from linvit_cli.models.layers.linear import MATMUL_ENV, MIN_MACS, matmul_backend, uses_onednn
@@ -82,6 +85,33 @@ def test_a_measurement_on_a_busy_machine_serves_but_is_not_kept():
     assert first["backend"] == "onednn" and first["busy_share"] < 0.2
     again = calibration.measured("busy-trial", 1, lambda: {"backend": "blas"} | _spin(0.05))
     assert again["backend"] == "blas"  # measured again, not read from the store
+
+
+def test_a_measurement_beside_busy_threads_of_this_process_is_not_kept():
+    """Other threads of the measuring process (classify's decoder reading ahead) take CPUs from the measurement
+    as other processes do; the process's CPU time would count theirs as the measurement's. All of them here
+    hash outside the GIL, as decoding and matrix products run."""
+    done = threading.Event()
+    busy = [threading.Thread(target=_hash_until, args=(done.is_set,)) for _ in range(2 * machine.available_cpus())]
+    for thread in busy:
+        thread.start()
+    try:
+        end = time.perf_counter() + 0.3
+        result = calibration.measured("busy-thread-trial", 1,
+                                      lambda: _hash_until(lambda: time.perf_counter() > end) or {"backend": "blas"})
+    finally:
+        done.set()
+        for thread in busy:
+            thread.join()
+    assert result["busy_share"] < calibration.STEADY_SHARE
+    assert "busy-thread-trial" not in json.dumps(calibration.read_json(calibration.store_path()))
+
+
+def _hash_until(stop: Callable[[], bool]) -> None:
+    """Keep one CPU busy, mostly outside the GIL (hashlib lets go of it for large inputs), until `stop()`."""
+    block = bytes(8 << 20)
+    while not stop():
+        hashlib.sha256(block).digest()
 
 
 def _spin(seconds: float) -> dict[str, str]:

@@ -11,7 +11,7 @@ import os
 import sys
 import warnings
 
-from .. import interrupts
+from .. import allocator, interrupts
 from ..errors import LinvitError
 from ..output import console
 
@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     if not debug:  # Python warnings (ours, torch's) as one line each, like linvit's own warnings
         warnings.showwarning = lambda message, *_args, **_kwargs: console.warning(str(message))
     try:
+        allocator.keep_freed_memory()
         with interrupts.first_only():
             app(args=argv, prog_name="linvit")
     except SystemExit as done:

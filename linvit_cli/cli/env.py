@@ -38,7 +38,7 @@ def collect() -> dict[str, dict[str, Any]]:
     """The report, section by section."""
     import torch
 
-    from .. import __version__, calibration, kernels, machine
+    from .. import __version__, allocator, calibration, kernels, machine
     from ..models.layers.linear import matmul_backend
 
     cpu = machine.cpu()
@@ -56,7 +56,8 @@ def collect() -> dict[str, dict[str, Any]]:
         "torch threads": torch.get_num_threads(), "cores seen": os.cpu_count(),
     }
     choices: dict[str, Any] = {"kernel path (CPU)": f"{kernel} ({kernel_why})",
-                               "matrix products (CPU)": f"{matmul} ({matmul_why})"}
+                               "matrix products (CPU)": f"{matmul} ({matmul_why})",
+                               "memory allocator": allocator.in_effect()}
     if kernel == "numba":
         choices["numba scan lanes"] = 4 * machine.numba_vector_lanes()
     cuda: dict[str, Any] = {"available": torch.cuda.is_available(), "torch CUDA build": torch.version.cuda or "none"}

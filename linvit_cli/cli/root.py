@@ -17,7 +17,8 @@ app = typer.Typer(
     help="Classify videos with linear-complexity video Transformers.\n\n"
     "Environment: LINVIT_REGISTRY (extra weights.toml files), LINVIT_DEBUG=1 (tracebacks), "
     "LINVIT_KERNELS=auto|numba|torch|triton (the kernel path; torch: plain PyTorch), LINVIT_MATMUL=onednn|blas "
-    "(force the CPU matrix-product backend, measured per machine otherwise), LINVIT_CACHE (linvit's cache "
+    "(force the CPU matrix-product backend, measured per machine otherwise), LINVIT_MALLOC=system (glibc's "
+    "defaults; linvit keeps freed memory for reuse otherwise), LINVIT_CACHE (linvit's cache "
     "folder), and "
     "huggingface_hub's HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE, HF_TOKEN, HF_ENDPOINT, HF_HUB_ETAG_TIMEOUT.",
     no_args_is_help=True,

@@ -53,7 +53,7 @@ def matmul_backend() -> tuple[str, str]:
                 why = (f"measured on this CPU at {key[1]} threads: oneDNN {result['onednn_gflops']:.0f}, BLAS "
                        f"{result['blas_gflops']:.0f} GFLOP/s")
                 if "busy_share" in result:
-                    why += (f", while other processes held the CPUs ({result['busy_share']:.0%} of the time was "
+                    why += (f", while other work held the CPUs ({result['busy_share']:.0%} of the time was "
                             "ours): not kept, measured again by the next run")
                 _chosen[key] = (result["backend"], why)
     return _chosen[key]
