@@ -1,5 +1,5 @@
-"""The matmul backend's race on an idle machine and beside a busy process: the measurement behind
-`calibration.STEADY_SHARE`.
+"""The matmul backend's race on an idle machine, beside a busy process and beside a busy thread of its own: the
+measurement behind `calibration.STEADY_SHARE`.
 
 `linvit_cli.calibration` keeps a measured choice only when the thread that ran the race had at least
 `STEADY_SHARE` of the time on a CPU. This script runs `models/layers/linear._race` (oneDNN against BLAS, what
@@ -32,7 +32,7 @@ def races(label: str, count: int) -> None:
         cpu, wall = time.thread_time(), time.perf_counter()
         result = _race()
         share = (time.thread_time() - cpu) / (time.perf_counter() - wall)
-        print(f"  {label:<22} oneDNN {result['onednn_gflops']:6.1f}  BLAS {result['blas_gflops']:6.1f} GFLOP/s  "
+        print(f"  {label:<24} oneDNN {result['onednn_gflops']:6.1f}  BLAS {result['blas_gflops']:6.1f} GFLOP/s  "
               f"chose {result['backend']:<6}  CPU share {share:.2f}  {'kept' if share >= STEADY_SHARE else 'not kept'}")
 
 

@@ -51,8 +51,8 @@ def measured(name: str, threads: int, measure: Callable[[], dict[str, Any]]) -> 
     `measure` runs on `threads` threads, the calling one among them. When the calling thread had less than
     `STEADY_SHARE` of the time on a CPU, the result comes back with "busy_share" (that share) and is not
     stored. The calling thread's own CPU time, not the process's: the process's would count its other busy
-    threads as the measurement's own. A store that cannot be read
-    (damaged, another format) or written (read-only home) is no error: the choice is measured again.
+    threads as the measurement's own. A store that cannot be read (damaged, another format) or written
+    (read-only home) is no error: the choice is measured again.
     """
     key = machine_key(threads)
     with _lock:
