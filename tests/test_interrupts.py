@@ -15,12 +15,15 @@ import os
 import random
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from videos import make_video
+
+from linvit_cli.workers import _quiet_when_the_reader_left
 
 DEMO = ["--model", "lvit-demo", "--device", "cpu"]
 RUNS = 20
@@ -122,6 +125,7 @@ def test_a_double_ctrl_c_leaves_json_jsonl_out_and_html_whole(server, inputs, tm
 
         written = lines_of(labels)
         assert written and all(r["ok"] for r in written)
+        assert "Traceback" not in classify.err.read_text() + timeline.err.read_text()  # nor from a decoding worker
         classify_err = classify.err.read_text().splitlines()
         assert classify_err[-1] == f"Error: interrupted after {len(written)} of {CLIPS} videos", classify_err
         if as_json:
@@ -176,3 +180,19 @@ def test_ctrl_c_while_the_model_loads_says_so(server, tmp_path):
             os.close(fd)
     assert run.err.read_text().strip().splitlines() == ["Error: interrupted while loading the model"]
     assert run.out.read_text() == ""
+
+
+def test_a_decoding_worker_is_quiet_only_about_a_reader_that_hung_up():
+    reported: list[type[BaseException]] = []
+    hook = _quiet_when_the_reader_left(lambda kind, error, tb: reported.append(kind))
+
+    def in_a_thread(kind: type[BaseException]) -> None:
+        thread = threading.Thread(target=hook, args=(kind, kind(), None))
+        thread.start()
+        thread.join()
+
+    for lost in (EOFError, BrokenPipeError, ConnectionResetError):
+        in_a_thread(lost)  # the resource sharer's thread: the main process went away mid-handover
+    in_a_thread(ValueError)
+    hook(ConnectionResetError, ConnectionResetError(), None)  # the worker's own work: reported
+    assert reported == [ValueError, ConnectionResetError]
