@@ -111,8 +111,9 @@ def bidirectional_scan(u, delta_fwd, delta_bwd, delta_bias, decay_rates, selecti
                     written[j] = step[j] * x[j]
                 for j in range(LANES):
                     out[j] = d_skip[j] * x[j]
+                chosen = selection[b, t, rank:]  # B_t, then C_t: a row of its own keeps 3-D indexing out of the loop
                 for s in range(n):
-                    b_t, c_t = selection[b, t, rank + s], selection[b, t, rank + n + s]
+                    b_t, c_t = chosen[s], chosen[n + s]
                     for j in range(LANES):
                         k = s * LANES + j
                         h = decay(step[j] * rate[k]) * state[k] + written[j] * b_t
