@@ -1,9 +1,8 @@
 """A change to the numba mixer timed where it counts: a whole VideoMamba view, the installed kernels against a
-variant source, both compiled in this one process and run in turns.
+variant source, both compiled in this one process and run in turns (the other order every other round).
 
-The kernel alone (`bench_scan.py`) reads inputs it did not just produce and can overstate what a change gives
-the model (benchmarks/FINDINGS.md: the base-2 decay). Give the variant as a file, for example the mixer of an
-earlier commit:
+The kernel alone on synthetic inputs can overstate what a change gives the model (benchmarks/FINDINGS.md: the
+base-2 decay). Give the variant as a file, for example the mixer of an earlier commit:
 
     git show 528bb3e:linvit_cli/kernels/numba/mixer.py > /tmp/mixer_exp.py   # the scan with e^x decays
     python benchmarks/bench_mixer_variant.py /tmp/mixer_exp.py
@@ -11,7 +10,9 @@ earlier commit:
 
 It prints the best forward time of each, their ratio, and the largest logit difference between them: a
 variant written for other inputs (the earlier mixer takes A where today's glue passes A log2 e) computes
-other numbers at the same cost, and the difference says so.
+other numbers at the same cost, and the difference says so. A view's time drifts by several percent on a
+shared machine (two builds of the same source have come out 1.06x apart), so it then times the scan alone
+on the inputs the model gave 8 of its blocks, which settles changes of a few percent to the scan.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from types import ModuleType
 
 import isa  # benchmarks/isa.py, beside this script
 import torch
-from mixer_build import build, installed_source  # beside this script
+from mixer_build import build, installed_source, scan_inputs  # beside this script
 
+from linvit_cli.allocator import keep_freed_memory
 from linvit_cli.kernels.numba import bimamba as numba_mixer
+from linvit_cli.kernels.numba import torch_threads
 from linvit_cli.models.architectures import create_model
 
 
@@ -38,6 +42,7 @@ def main() -> None:
     isa.add_option(parser)
     args = parser.parse_args()
     isa.hold(args.isa)
+    keep_freed_memory()  # as the `linvit` command runs (LINVIT_MALLOC=system: glibc's defaults)
     if args.threads:
         torch.set_num_threads(args.threads)
     print(isa.describe())
@@ -51,7 +56,7 @@ def main() -> None:
     try:
         with torch.inference_mode():
             for round_ in range(args.rounds + 1):  # the first round compiles and warms up
-                for name, module in builds.items():
+                for name, module in in_turns(builds, round_):
                     numba_mixer.load = lambda kind, module=module: module if kind == "mixer" else load(kind)
                     start = time.perf_counter()
                     logits[name] = model(clip)
@@ -65,7 +70,35 @@ def main() -> None:
     difference = (logits["installed"] - logits["variant"]).abs().max().item()
     print(f"  variant / installed: {best['variant'] / best['installed']:.3f}x the time; "
           f"largest logit difference {difference:.1e}")
+    scan_alone(builds, scan_inputs(model, clip), 2 * args.rounds)
 
+
+def in_turns(builds: dict[str, ModuleType], round_: int) -> list[tuple[str, ModuleType]]:
+    """The builds in this round's order: the other order every other round, so neither always runs first."""
+    order = list(builds.items())
+    return order if round_ % 2 == 0 else order[::-1]
+
+
+def scan_alone(builds: dict[str, ModuleType], inputs: list[tuple], rounds: int) -> None:
+    """Each build's `bidirectional_scan` on several blocks' own inputs (`scan_inputs`), in turns: a change of a
+    few percent to the scan is a fraction of that of the whole view, within a view's run-to-run noise."""
+    output = torch.empty(inputs[0][-1].shape).numpy()
+    best = dict.fromkeys(builds, float("inf"))
+    with torch_threads():
+        for round_ in range(rounds + 1):
+            for name, module in in_turns(builds, round_):
+                start = time.perf_counter()
+                try:
+                    for arguments in inputs:
+                        module.bidirectional_scan(*arguments[:-1], output)
+                except TypeError:  # numba's dispatcher: no signature matches
+                    print("  the scan alone: the variant takes other arguments")
+                    return
+                if round_:
+                    best[name] = min(best[name], time.perf_counter() - start)
+    print(f"  the scan alone on {len(inputs)} blocks' inputs, best of {rounds}: installed "
+          f"{best['installed'] * 1e3:.1f} ms, variant {best['variant'] * 1e3:.1f} ms "
+          f"({best['variant'] / best['installed']:.3f}x)")
 
 if __name__ == "__main__":
     main()

@@ -3,10 +3,10 @@
 `kernels/numba/mixer.py` walks `LANES` channels per task, four vector registers' worth of the instruction set
 numba compiles for. This script compiles the same kernel at 16, 32 and 64 lanes (the module's source with
 another `LANES`, uncached), runs each on one layer of VideoMamba-S (one 16-frame view: 3,137 tokens, D = 768,
-N = 16, both directions; the inputs the model gives its middle block, `model_inputs`) on one thread, in turns,
-and prints the best time of each, state updates per second, and what the compiled code holds: the widest
-vector registers it uses, vector instructions, and stack accesses (register spills). Run it held to each
-instruction set to see the rule hold on each:
+N = 16, both directions; the inputs the model gives 8 of its blocks, `mixer_build.scan_inputs`) on one
+thread, in turns, and prints the best time of each, state updates per second, and what the compiled code
+holds: the widest vector registers it uses, vector instructions, and stack accesses (register spills). Run
+it held to each instruction set to see the rule hold on each:
 
     python benchmarks/bench_scan.py
     python benchmarks/bench_scan.py --isa avx2
@@ -22,12 +22,12 @@ import isa  # benchmarks/isa.py, beside this script
 import numba
 import numpy as np
 import torch
-from mixer_build import build, installed_source  # beside this script
+from mixer_build import build, installed_source, scan_inputs  # beside this script
 
 import linvit_cli.kernels.numba.mixer as installed
 from linvit_cli.models.architectures import create_model
 
-TOKENS, CHANNELS, STATES, DEPTH = 3137, 768, 16, 24
+TOKENS, CHANNELS, STATES = 3137, 768, 16
 
 
 def code_facts(kernel) -> str:
@@ -39,32 +39,6 @@ def code_facts(kernel) -> str:
     return f"{widest} registers, {len(instructions)} vector instructions, {spills} touching the stack"
 
 
-def model_inputs() -> tuple:
-    """The scan's arguments in the middle block of VideoMamba-S (random weights) on a random 16-frame view.
-
-    The model's own values (small step sizes, its decay rates), in torch's memory as the model has them: rows
-    that start off a cache line (numpy's 16-byte alignment) made the kernel 1.5x slower with AVX-512.
-    """
-    calls: list[tuple] = []  # one entry per block; the middle one's arguments copied
-    scan = installed.bidirectional_scan
-
-    def keep(*args):
-        middle = len(calls) == DEPTH // 2
-        calls.append(tuple(torch.from_numpy(a).clone().numpy() if middle and isinstance(a, np.ndarray) else a
-                           for a in args))
-        scan(*args)
-
-    installed.bidirectional_scan = keep
-    try:
-        model = create_model("videomamba_small", num_frames=16, img_size=224).eval()
-        with torch.inference_mode():
-            model(torch.randn(1, 3, 16, 224, 224, generator=torch.Generator().manual_seed(0)))
-    finally:
-        installed.bidirectional_scan = scan
-    assert len(calls) == DEPTH, "the model did not take linvit's numba kernels"
-    return calls[DEPTH // 2]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5, help="timed runs of each lane count, in turns")
@@ -74,7 +48,8 @@ def main() -> None:
     numba.set_num_threads(1)
     print(isa.describe())
     print(f"linvit's choice here: LANES = {installed.LANES}")
-    inputs = model_inputs()
+    model = create_model("videomamba_small", num_frames=16, img_size=224).eval()
+    inputs = scan_inputs(model, torch.randn(1, 3, 16, 224, 224, generator=torch.Generator().manual_seed(0)))
     kernels = {lanes: build(installed_source(), f"{lanes} lanes", lanes).bidirectional_scan
                for lanes in (16, 32, 64)}
     outputs = {lanes: torch.empty(1, TOKENS, CHANNELS).numpy() for lanes in kernels}  # 64-byte aligned
@@ -82,10 +57,12 @@ def main() -> None:
     for _ in range(args.rounds + 1):  # the first round compiles
         for lanes, kernel in kernels.items():
             start = time.thread_time()
-            kernel(*inputs[:-1], outputs[lanes])
-            best[lanes] = min(best[lanes], time.thread_time() - start)
+            for arguments in inputs:
+                kernel(*arguments[:-1], outputs[lanes])
+            best[lanes] = min(best[lanes], (time.thread_time() - start) / len(inputs))
     updates = 2 * TOKENS * CHANNELS * STATES
-    print(f"one VideoMamba-S layer's scan (both directions), one thread, best of {args.rounds}:")
+    print(f"a VideoMamba-S layer's scan (both directions; the mean of {len(inputs)} layers), one thread, "
+          f"best of {args.rounds}:")
     for lanes, seconds in best.items():
         difference = np.abs(outputs[lanes] - outputs[64]).max() / np.abs(outputs[64]).max()
         print(f"  {lanes:>2} lanes: {seconds * 1e3:6.1f} ms, {updates / seconds / 1e9:5.2f} G state updates/s, "

@@ -9,7 +9,8 @@ each, an instrumented run (synchronising after every part) splits the time into 
 Linear, the per-direction projections and the patch embedding), the kernels or the scan and causal
 convolutions, and everything else. The plain scan is also compared with the step-by-step reference on
 block 0's inputs. On CUDA it then reports views per second and the distance of the float32 logits from a
-float64 run (which takes the plain path).
+float64 run (which takes the plain path). Freed memory is kept for reuse as the `linvit` command keeps it
+(`linvit_cli/allocator.py`; `LINVIT_MALLOC=system` for glibc's defaults).
 
     python benchmarks/bench_videomamba.py                     # CPU, torch's threads
     python benchmarks/bench_videomamba.py --threads 2 --frames 64
@@ -30,6 +31,7 @@ import torch
 from torch import Tensor, nn
 
 from linvit_cli import kernels
+from linvit_cli.allocator import keep_freed_memory
 from linvit_cli.kernels import numba as numba_kernels
 from linvit_cli.kernels import triton as triton_kernels
 from linvit_cli.kernels.numba import bimamba as numba_mixer
@@ -175,6 +177,7 @@ def main() -> None:
     isa.add_option(parser)
     args = parser.parse_args()
     isa.hold(args.isa)
+    keep_freed_memory()  # as the `linvit` command runs (LINVIT_MALLOC=system: glibc's defaults)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
