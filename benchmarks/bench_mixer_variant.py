@@ -26,7 +26,6 @@ import isa  # benchmarks/isa.py, beside this script
 import torch
 from mixer_build import build, installed_source, scan_inputs  # beside this script
 
-from linvit_cli.allocator import keep_freed_memory
 from linvit_cli.kernels.numba import bimamba as numba_mixer
 from linvit_cli.kernels.numba import torch_threads
 from linvit_cli.models.architectures import create_model
@@ -40,11 +39,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch and numba threads (default: torch's)")
     parser.add_argument("--rounds", type=int, default=3, help="timed forwards of each, in turns")
     isa.add_option(parser)
-    args = parser.parse_args()
-    isa.hold(args.isa)
-    keep_freed_memory()  # as the `linvit` command runs (LINVIT_MALLOC=system: glibc's defaults)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = isa.start(parser)
     print(isa.describe())
     builds = {"installed": build(installed_source(), "installed"), "variant": build(args.variant.read_text(),
                                                                                       str(args.variant))}

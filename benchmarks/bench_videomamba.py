@@ -31,7 +31,6 @@ import torch
 from torch import Tensor, nn
 
 from linvit_cli import kernels
-from linvit_cli.allocator import keep_freed_memory
 from linvit_cli.kernels import numba as numba_kernels
 from linvit_cli.kernels import triton as triton_kernels
 from linvit_cli.kernels.numba import bimamba as numba_mixer
@@ -175,11 +174,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each kind (the best is kept)")
     isa.add_option(parser)
-    args = parser.parse_args()
-    isa.hold(args.isa)
-    keep_freed_memory()  # as the `linvit` command runs (LINVIT_MALLOC=system: glibc's defaults)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = isa.start(parser)
     device = torch.device(args.device)
     torch.manual_seed(0)
     model = create_model(args.model, num_frames=args.frames, img_size=args.img_size).eval().to(device)

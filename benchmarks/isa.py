@@ -8,6 +8,7 @@ latencies and clock stay), but it runs the same instructions.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
@@ -32,6 +33,22 @@ def hold(isa: str | None) -> None:
         sys.exit(f"error: {err}")
     sys.stdout.flush()
     os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **limits, MARK: isa})
+
+
+def start(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """The command line's arguments, with this process held to `--isa` (`hold`), freed memory kept for reuse
+    as the `linvit` command keeps it (`LINVIT_MALLOC=system`: glibc's defaults) and torch on `--threads`
+    threads where given: how a benchmark that runs linvit's models in its own process begins."""
+    args = parser.parse_args()
+    hold(args.isa)
+    import torch
+
+    from linvit_cli.allocator import keep_freed_memory
+
+    keep_freed_memory()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return args
 
 
 def describe() -> str:
