@@ -1,37 +1,64 @@
-"""Ctrl-C: the first one stops the work, later ones cannot break what the first one is finishing.
+"""Ctrl-C: one key press stops the work once, and nothing breaks what it is finishing.
 
 A terminal's Ctrl-C, or `timeout -s INT`, sends SIGINT to the process and to its whole group, so the same
-key press can arrive twice within microseconds. `first_only` makes the first SIGINT raise KeyboardInterrupt
-and every later one a no-op, so the lines, documents and pages being written when it came are written
-whole; `held` defers a SIGINT until a write is done; `stage` names what was interrupted.
+key press can arrive twice within microseconds. `once_per_press` makes a SIGINT raise KeyboardInterrupt
+unless another one raised less than `SAME_PRESS_S` before it, so the lines, documents and pages being
+written when it came are written whole; `held` defers a SIGINT until a write is done; `stage` names what
+was interrupted.
+
+A press later than that raises again. Python drops an exception raised inside an at-fork callback or a
+`__del__` ("Exception ignored in ..."), and a SIGINT that lands in one (as it did in logging's at-fork lock
+release while a DataLoader started its workers) would otherwise leave the command deaf to every Ctrl-C after
+it.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from .errors import Interrupted
 
+SAME_PRESS_S = 0.5  # a SIGINT this soon after the one that raised is the same key press, delivered twice
+
 
 class _State:
-    received = 0  # SIGINTs seen while `first_only` is in force
+    active = False  # `once_per_press` is in force
+    received = 0  # SIGINTs seen while it is
+    raised_at = -math.inf  # time.monotonic() of the last one that raised KeyboardInterrupt
 
 
 _state = _State()
 
 
-def _first_raises(number: int, frame: Any) -> None:
+def _forked_children_ignore_sigint() -> None:
+    """In a process forked while `once_per_press` is in force (a decoding worker), SIGINT is ignored until the
+    child takes it back (`workers.worker_init`). The key press reaches the whole process group, and a worker
+    interrupted before DataLoader's loop catches KeyboardInterrupt printed a traceback, after which the main
+    process reported it dead ("DataLoader worker exited unexpectedly"); the main process stops its workers."""
+    if _state.active:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+os.register_at_fork(after_in_child=_forked_children_ignore_sigint)
+
+
+def _raises_once_per_press(number: int, frame: Any) -> None:
     _state.received += 1
-    if _state.received == 1:
+    now = time.monotonic()
+    if now - _state.raised_at >= SAME_PRESS_S:
+        _state.raised_at = now
         raise KeyboardInterrupt
 
 
 def received() -> bool:
-    """Whether a SIGINT has come while `first_only` is in force."""
+    """Whether a SIGINT has come while `once_per_press` is in force."""
     return _state.received > 0
 
 
@@ -40,16 +67,18 @@ def _main_thread() -> bool:
 
 
 @contextmanager
-def first_only() -> Iterator[None]:
-    """Inside the block the first SIGINT raises KeyboardInterrupt and later ones are ignored (main thread only)."""
+def once_per_press() -> Iterator[None]:
+    """Inside the block a SIGINT raises KeyboardInterrupt, except one that comes within `SAME_PRESS_S` of the
+    last that did (main thread only)."""
     if not _main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, _first_raises)
-    _state.received = 0
+    previous = signal.signal(signal.SIGINT, _raises_once_per_press)
+    _state.active, _state.received, _state.raised_at = True, 0, -math.inf
     try:
         yield
     finally:
+        _state.active = False
         signal.signal(signal.SIGINT, previous)
 
 

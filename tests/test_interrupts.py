@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import random
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -196,3 +197,63 @@ def test_a_decoding_worker_is_quiet_only_about_a_reader_that_hung_up():
     in_a_thread(ValueError)
     hook(ConnectionResetError, ConnectionResetError(), None)  # the worker's own work: reported
     assert reported == [ValueError, ConnectionResetError]
+
+
+LOST_IN_A_FORK_CALLBACK = """
+import os, signal, sys, time
+from linvit_cli import interrupts
+
+def in_the_callback():  # a SIGINT lands in a fork callback, as in logging's lock release when workers start
+    os.kill(os.getpid(), signal.SIGINT)
+    for _ in range(1000):  # the handler runs here, and Python drops its KeyboardInterrupt
+        pass
+
+with interrupts.once_per_press():
+    os.register_at_fork(after_in_parent=in_the_callback)
+    if os.fork() == 0:
+        os._exit(0)
+    os.wait()
+    try:
+        time.sleep(interrupts.SAME_PRESS_S)
+        os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C again
+        time.sleep(5)
+    except KeyboardInterrupt:
+        sys.exit("stopped")
+sys.exit("deaf")
+"""
+
+
+def test_a_ctrl_c_lost_where_python_drops_exceptions_does_not_leave_the_command_deaf():
+    done = subprocess.run([sys.executable, "-c", LOST_IN_A_FORK_CALLBACK], capture_output=True, text=True,
+                          timeout=60)
+    assert "Exception ignored" in done.stderr  # the first KeyboardInterrupt was lost
+    assert done.stderr.splitlines()[-1] == "stopped", done.stderr
+
+
+FORKED_WORKERS = """
+import os, signal
+from linvit_cli import interrupts
+from linvit_cli.workers import worker_init
+
+def in_a_child(then=None):  # what a process forked now does with SIGINT: ignore, raise or other
+    reader, writer = os.pipe()
+    if os.fork() == 0:
+        if then is not None:
+            then(0)
+        handler = signal.getsignal(signal.SIGINT)
+        os.write(writer, b"ignore" if handler is signal.SIG_IGN else b"raise" if handler is signal.default_int_handler
+                 else b"other")
+        os._exit(0)
+    os.wait()
+    return os.read(reader, 16).decode()
+
+with interrupts.once_per_press():
+    print(in_a_child(), in_a_child(then=worker_init))
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+print(in_a_child())
+"""
+
+
+def test_workers_forked_by_the_command_ignore_ctrl_c_until_they_start():
+    done = subprocess.run([sys.executable, "-c", FORKED_WORKERS], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["ignore", "raise", "other"], done.stderr

@@ -25,15 +25,15 @@ def main(argv: list[str] | None = None) -> None:
 
     Typer (in standalone mode) reports bad options itself with exit code 2; commands end with
     `typer.Exit(code)`. Our own errors become one line on stderr with their exit code, in the command line's
-    words (`LinvitError.cli_message`: options where the library names parameters). The first Ctrl-C stops the
-    command (exit code 130, `Error: interrupted ...`); later ones cannot break what it writes.
+    words (`LinvitError.cli_message`: options where the library names parameters). Ctrl-C stops the command
+    (exit code 130, `Error: interrupted ...`) once per key press, and cannot break what it writes.
     """
     debug = os.environ.get("LINVIT_DEBUG", "") not in ("", "0")
     if not debug:  # Python warnings (ours, torch's) as one line each, like linvit's own warnings
         warnings.showwarning = lambda message, *_args, **_kwargs: console.warning(str(message))
     try:
         allocator.keep_freed_memory()
-        with interrupts.first_only():
+        with interrupts.once_per_press():
             app(args=argv, prog_name="linvit")
     except SystemExit as done:
         if done.code == 130 and interrupts.received():  # Typer ends an unhandled Ctrl-C without a word
