@@ -39,14 +39,22 @@ _state = _State()
 
 def _forked_children_ignore_sigint() -> None:
     """In a process forked while `once_per_press` is in force (a decoding worker), SIGINT is ignored until the
-    child takes it back (`workers.worker_init`). The key press reaches the whole process group, and a worker
-    interrupted before DataLoader's loop catches KeyboardInterrupt printed a traceback, after which the main
-    process reported it dead ("DataLoader worker exited unexpectedly"); the main process stops its workers."""
+    child takes it back (`take_back_in_a_worker`, from `workers.worker_init`). The key press reaches the whole
+    process group, and a worker interrupted before DataLoader's loop catches KeyboardInterrupt printed a
+    traceback, after which the main process reported it dead ("DataLoader worker exited unexpectedly"); the
+    main process stops its workers."""
     if _state.active:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 os.register_at_fork(after_in_child=_forked_children_ignore_sigint)
+
+
+def take_back_in_a_worker() -> None:
+    """In a worker forked while `once_per_press` is in force, SIGINT raises KeyboardInterrupt again (DataLoader's
+    worker loop takes it as its end); elsewhere the worker's handler stays as its parent set it."""
+    if _state.active:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _raises_once_per_press(number: int, frame: Any) -> None:

@@ -4,7 +4,6 @@ decodes for goes away."""
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -12,6 +11,8 @@ from types import TracebackType
 from typing import NamedTuple
 
 import torch
+
+from . import interrupts
 
 ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], object]
 
@@ -24,12 +25,11 @@ class Failure(NamedTuple):
 
 
 def worker_init(_: int) -> None:
-    """One intra-op thread per worker (decode parallelism comes from the workers themselves); Ctrl-C as
-    KeyboardInterrupt, which DataLoader's worker loop takes as the end (a worker forked by the `linvit`
-    command ignores SIGINT until here: `interrupts`); and no traceback from the thread that hands decoded
-    tensors over when the reader hangs up (`_quiet_when_the_reader_left`)."""
+    """One intra-op thread per worker (decode parallelism comes from the workers themselves); Ctrl-C back, in a
+    worker the `linvit` command forked (`interrupts.take_back_in_a_worker`); and no traceback from the thread
+    that hands decoded tensors over when the reader hangs up (`_quiet_when_the_reader_left`)."""
     torch.set_num_threads(1)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupts.take_back_in_a_worker()
     sys.excepthook = _quiet_when_the_reader_left(sys.excepthook)
 
 
