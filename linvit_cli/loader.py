@@ -24,7 +24,7 @@ from .machine import available_cpus, local_processes
 from .registry.schema import Protocol
 from .video.decode import VideoInfo
 from .video.views import load_views
-from .workers import worker_init
+from .workers import started, worker_init
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -100,7 +100,7 @@ def ahead(items: Sequence[T], load: Callable[[T], R], workers: int, *, yield_cpu
         return map(load, items)
     loader = DataLoader(_Loads(items, load), batch_size=None, num_workers=workers, collate_fn=_as_is,
                         prefetch_factor=PREFETCH, worker_init_fn=_nicer_worker if yield_cpu else worker_init)
-    return iter(loader)
+    return started(loader)
 
 
 def workers_for(workers: int, items: int) -> int:

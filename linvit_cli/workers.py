@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import NamedTuple
 
 import torch
+from torch.utils.data import DataLoader
 
 from . import interrupts
 
@@ -31,6 +32,18 @@ def worker_init(_: int) -> None:
     torch.set_num_threads(1)
     interrupts.take_back_in_a_worker()
     sys.excepthook = _quiet_when_the_reader_left(sys.excepthook)
+
+
+def started(loader: DataLoader) -> Iterator:
+    """`iter(loader)`, its worker processes started with Ctrl-C held back (`interrupts.held`).
+
+    A KeyboardInterrupt inside DataLoader's start-up (or in a fork callback there, where Python drops it) left
+    an iterator half made, whose clean-up failed with a traceback ("Exception ignored in
+    _MultiProcessingDataLoaderIter.__del__: AttributeError"). Held, it comes right after, and the whole
+    iterator stops its workers as it goes.
+    """
+    with interrupts.held():
+        return iter(loader)
 
 
 def _quiet_when_the_reader_left(report: ExceptHook) -> ExceptHook:

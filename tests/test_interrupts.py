@@ -257,3 +257,30 @@ print(in_a_child())
 def test_workers_forked_by_the_command_ignore_ctrl_c_until_they_start():
     done = subprocess.run([sys.executable, "-c", FORKED_WORKERS], capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["ignore", "raise", "other"], done.stderr
+
+
+CTRL_C_WHILE_WORKERS_START = """
+import os, signal, sys
+from torch.utils.data import DataLoader
+from linvit_cli import interrupts
+from linvit_cli.workers import started, worker_init
+
+def in_the_callback():  # Ctrl-C while a worker is forked: Python drops what its handler raises here
+    os.kill(os.getpid(), signal.SIGINT)
+    for _ in range(1000):
+        pass
+
+os.register_at_fork(after_in_parent=in_the_callback)
+with interrupts.once_per_press():
+    try:
+        batches = started(DataLoader(range(8), num_workers=2, worker_init_fn=worker_init))
+    except KeyboardInterrupt:
+        sys.exit("stopped")
+sys.exit("went on")
+"""
+
+
+def test_ctrl_c_while_decoding_workers_start_stops_the_run():
+    done = subprocess.run([sys.executable, "-c", CTRL_C_WHILE_WORKERS_START], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stderr.splitlines()[-1] == "stopped" and "Exception" not in done.stderr, done.stderr

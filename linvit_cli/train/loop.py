@@ -34,7 +34,7 @@ from ..models.checkpoint import read_state_dict
 from ..output import console
 from ..output.progress import Line, Progress, counted
 from ..registry.schema import Protocol
-from ..workers import Failure, worker_init
+from ..workers import Failure, started, worker_init
 from .checkpoint import (
     check_fingerprint,
     fingerprint,
@@ -250,7 +250,7 @@ class _Run:
         self.sampler.set_epoch(self.epoch)
         self.train_set.epoch = self.epoch
         loader = self.loader(self.train_set, self.micro, self.sampler)
-        return itertools.islice(iter(loader), self.steps * self.job.recipe.accumulate)
+        return itertools.islice(started(loader), self.steps * self.job.recipe.accumulate)
 
     def train_epoch(self, bar: Line) -> dict[str, Any]:
         recipe, model = self.job.recipe, self.model
@@ -322,7 +322,7 @@ class _Run:
         shard = Subset(val, range(self.ctx.rank, len(val), self.ctx.world))
         correct = seen = 0
         failures: list[Failure] = []
-        for batch in self.loader(shard, self.micro):
+        for batch in started(self.loader(shard, self.micro)):
             failures += batch.failures
             if batch.clips.shape[0]:
                 with self.autocast():
